@@ -1,0 +1,284 @@
+"""Training loop: SURGE or a baseline estimator, resumable, deterministic on CPU, DDP under torchrun.
+
+Data order is a function of (seed, epoch) only, so a resumed run sees exactly the batches an
+uninterrupted one would, and every estimator in a comparison sees the same order.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..data import load_dataset
+from .checkpoint import load_checkpoint, save_checkpoint
+from .estimators import ESTIMATOR_NAMES, EstimatorState
+from .models import BNN, ModelConfig
+from .quantizers import set_estimator
+from .surge import SurgeConfig, enable_surge, last_lambdas, surge_blocks
+
+
+@dataclass
+class TrainConfig:
+    model: str = "tfc"
+    dataset: str = "mnist"
+    estimator: str = "surge"
+    base_estimator: str = "ste"  # SURGE's binary-path surrogate
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 0.01
+    weight_decay: float = 0.0
+    optimizer: str = "adam"  # adam | adamw
+    seed: int = 0
+    device: str = "cpu"
+    act_bits: int = 1
+    data_dir: str | None = None
+    download: bool = False
+    max_train: int | None = None  # subsample the training set (tests, quick demos)
+    max_steps: int | None = None  # stop an epoch early (tests)
+    surge: dict = field(default_factory=dict)  # SurgeConfig fields
+    estimator_state: dict = field(default_factory=dict)  # EstimatorState fields (reste_o, ede_tmin, ...)
+    progress: bool = True
+    tensorboard: bool = True
+
+    def __post_init__(self):
+        if self.estimator not in ESTIMATOR_NAMES:
+            raise ValueError(f"unknown estimator {self.estimator!r}; choose one of {', '.join(ESTIMATOR_NAMES)}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be >= 1")
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    test_acc: float
+    history: list
+    wall_s: float
+
+
+def _dist_info() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _maybe_init_distributed(device: str) -> None:
+    """Under torchrun (WORLD_SIZE>1) join the process group: gloo on CPU, nccl on CUDA."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+
+
+def build_for_training(cfg: TrainConfig, in_shape: tuple, num_classes: int) -> tuple[BNN, EstimatorState]:
+    torch.manual_seed(cfg.seed)
+    model = BNN(ModelConfig(name=cfg.model, act_bits=cfg.act_bits, in_shape=in_shape, num_classes=num_classes))
+    est_state = set_estimator(model, cfg.base_estimator if cfg.estimator == "surge" else cfg.estimator,
+                              EstimatorState(**cfg.estimator_state))
+    if cfg.estimator == "surge":
+        enable_surge(model, SurgeConfig(**cfg.surge), torch.Generator().manual_seed(cfg.seed + 1))
+    return model, est_state
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
+    """The permutation of the training set for this epoch: same (seed, epoch) -> same order."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
+             device: str = "cpu") -> float:
+    model.eval()
+    correct = 0
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i:i + batch_size].to(device))
+        correct += (logits.argmax(1).cpu() == y[i:i + batch_size]).sum().item()
+    return correct / max(1, len(x))
+
+
+def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) -> TrainResult:
+    out_dir = Path(out_dir)
+    device = cfg.device
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {device} requested but CUDA is not available; use --device cpu")
+    _maybe_init_distributed(device)
+    rank, world = _dist_info()
+    if device.startswith("cuda") and world > 1:
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
+        torch.cuda.set_device(device)
+    torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
+
+    train_ds = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
+    test_ds = load_dataset(cfg.dataset, "test", cfg.data_dir, cfg.download)
+    if cfg.max_train:
+        train_ds = train_ds.subset(cfg.max_train)
+    x_train, y_train = train_ds.to_tensors()
+    x_test, y_test = test_ds.to_tensors()
+    in_shape = tuple(x_train.shape[1:])
+    if cfg.model in ("tfc", "sfc", "lfc") and in_shape[-2:] != (28, 28):
+        raise ValueError(f"{cfg.model} expects 28x28 images; {cfg.dataset} has {in_shape}. Use --model cnv")
+
+    model, est_state = build_for_training(cfg, in_shape, train_ds.num_classes)
+    model.to(device)
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(x_train) / world / cfg.batch_size)
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs * steps_per_epoch)
+
+    start_epoch, history = 0, []
+    ckpt_path = out_dir / "last.pt"
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        if state.get("train_config", {}) != _comparable(cfg):
+            raise RuntimeError(f"--resume: {ckpt_path} was trained with a different configuration; "
+                               f"use a new --out directory or the same options")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        start_epoch, history = state["epoch"], list(state["history"])
+    elif resume and rank == 0:
+        print(f"--resume: no checkpoint at {ckpt_path}, starting from scratch")
+
+    ddp_model = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(model)
+
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(out_dir / "config.json", {"train": asdict(cfg), "model": model.cfg.to_dict()})
+    writer = _tensorboard(out_dir, cfg) if rank == 0 else None
+    t0 = time.time()
+    epochs = tqdm(range(start_epoch, cfg.epochs), desc="epochs", disable=not cfg.progress or rank != 0,
+                  initial=start_epoch, total=cfg.epochs)
+    for epoch in epochs:
+        progress = epoch / cfg.epochs
+        est_state.progress = progress
+        for block in surge_blocks(model):
+            block.progress = progress
+        ddp_model.train()
+        order = epoch_order(len(x_train), cfg.seed, epoch)[rank::world]
+        t_epoch = time.time()
+        loss_sum, correct, seen, lam_sum = 0.0, 0, 0, None
+        batches = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       disable=not cfg.progress or rank != 0)
+        for step in batches:
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            xb, yb = x_train[idx].to(device), y_train[idx].to(device)
+            logits = ddp_model(xb)
+            loss = F.cross_entropy(logits, yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            model.clip_weights()
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == yb).sum().item()
+            seen += len(idx)
+            lams = last_lambdas(model)
+            if lams and lams[0] is not None:
+                lam_sum = np.add(lam_sum if lam_sum is not None else 0.0, lams)
+            if step % 20 == 0:
+                batches.set_postfix(loss=f"{loss.item():.3f}")
+        epoch_s = time.time() - t_epoch
+        test_acc = evaluate(model, x_test, y_test, device=device)
+        row = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+               "test_acc": test_acc, "lr": sched.get_last_lr()[0], "epoch_s": round(epoch_s, 3)}
+        if lam_sum is not None:
+            row["lambda_mean"] = float(np.mean(lam_sum) / steps_per_epoch)
+        history.append(row)
+        epochs.set_postfix(test_acc=f"{test_acc:.4f}")
+        if rank == 0:
+            if writer is not None:
+                for k, v in row.items():
+                    if k != "epoch":
+                        writer.add_scalar(k, v, epoch + 1)
+            save_checkpoint({
+                "model_config": model.cfg.to_dict(), "model": model.state_dict(), "epoch": epoch + 1,
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": torch.get_rng_state(),
+                "history": history, "train_config": _comparable(cfg),
+                "surge": asdict(SurgeConfig(**cfg.surge)) if cfg.estimator == "surge" else None,
+                "dataset": cfg.dataset,
+            }, ckpt_path)
+            _write_history(out_dir, history)
+    wall = time.time() - t0
+    final_acc = history[-1]["test_acc"] if history else evaluate(model, x_test, y_test, device=device)
+    if rank == 0:
+        _write_json(out_dir / "summary.json", {
+            "model": cfg.model, "dataset": cfg.dataset, "estimator": cfg.estimator, "seed": cfg.seed,
+            "epochs": cfg.epochs, "test_acc": final_acc, "best_test_acc": max(r["test_acc"] for r in history),
+            "wall_s_this_run": round(wall, 2), "epoch_s_mean": float(np.mean([r["epoch_s"] for r in history])),
+            "checkpoint": str(ckpt_path), "world_size": world, "device": device,
+        })
+        plot_curves(history, out_dir / "curves.png", title=f"{cfg.model} {cfg.dataset} {cfg.estimator}")
+        if writer is not None:
+            writer.close()
+        print(f"train: test accuracy {final_acc:.4f}; wrote {ckpt_path}, {out_dir / 'summary.json'}, "
+              f"{out_dir / 'curves.png'}")
+    return TrainResult(out_dir, final_acc, history, wall)
+
+
+def _comparable(cfg: TrainConfig) -> dict:
+    """The config fields that must match to resume (not progress bars or device)."""
+    d = asdict(cfg)
+    for k in ("progress", "tensorboard", "device", "data_dir", "download"):
+        d.pop(k)
+    return d
+
+
+def _tensorboard(out_dir: Path, cfg: TrainConfig):
+    if not cfg.tensorboard:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(out_dir / "tb"))
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def _write_history(out_dir: Path, history: list) -> None:
+    keys = sorted({k for r in history for k in r}, key=lambda k: (k != "epoch", k))
+    tmp = out_dir / "history.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+    os.replace(tmp, out_dir / "history.csv")
+
+
+def plot_curves(history: list, path: Path, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] for r in history]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a1.plot(ep, [r["train_loss"] for r in history], "o-", label="train loss")
+    a1.set_xlabel("epoch"), a1.set_ylabel("loss"), a1.legend()
+    a2.plot(ep, [100 * r["train_acc"] for r in history], "o-", label="train")
+    a2.plot(ep, [100 * r["test_acc"] for r in history], "s-", label="test")
+    a2.set_xlabel("epoch"), a2.set_ylabel("top-1 %"), a2.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
