@@ -39,7 +39,7 @@ def cmd_train(args) -> int:
     if unknown:
         raise SystemExit(f"surge-hw train: unknown option(s) {unknown} in {args.config}; valid: {sorted(known)}")
     for key in ("model", "dataset", "estimator", "epochs", "batch_size", "lr", "seed", "device", "data_dir",
-                "max_train", "act_bits", "optimizer", "base_estimator"):
+                "max_train", "act_bits", "optimizer", "base_estimator", "dropout"):
         val = getattr(args, key, None)
         if val is not None:
             cfg[key] = val
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="cpu | cuda | cuda:N")
     t.add_argument("--act-bits", dest="act_bits", type=int, choices=[1, 2])
+    t.add_argument("--dropout", type=float, help="dropout after each binary activation (bnn_pynq: 0.2)")
     t.add_argument("--eta", type=float, help="SURGE eta (0 < eta < 1)")
     t.add_argument("--fixed-lambda", dest="fixed_lambda", type=float, help="SURGE ablation: constant lambda")
     t.add_argument("--data-dir", dest="data_dir")

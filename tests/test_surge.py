@@ -33,6 +33,19 @@ def test_forward_bit_exact_with_and_without_aux(name, shape):
     assert torch.equal(pure(x), surge(x))
 
 
+def test_forward_bit_exact_with_dropout():
+    torch.manual_seed(0)
+    pure = build_model("tfc", dropout=0.2)
+    surge = copy.deepcopy(pure)
+    enable_surge(surge, SurgeConfig())
+    x = torch.rand(16, 1, 28, 28)
+    pure.train(), surge.train()
+    torch.manual_seed(5)
+    y_pure = pure(x)
+    torch.manual_seed(5)  # the binary path draws its dropout mask first, as the pure model does
+    assert torch.equal(y_pure, surge(x))
+
+
 @pytest.mark.parametrize("kind,aux_input", [("linear", "real"), ("linear", "clipped"), ("conv", "real"),
                                             ("linear", "binary")])
 def test_gradient_is_gb_plus_lambda_ga(kind, aux_input):

@@ -33,6 +33,7 @@ class ModelConfig:
     in_bits: int | None = None  # default: 1 for FC models, 8 for CNV (bnn_pynq's choices)
     num_classes: int = 10
     in_shape: tuple = field(default=(1, 28, 28))
+    dropout: float = 0.0  # after each activation quantizer, training only (bnn_pynq uses 0.2)
 
     def __post_init__(self):
         self.name = self.name.lower()
@@ -43,6 +44,8 @@ class ModelConfig:
         self.in_shape = tuple(self.in_shape)
         if self.name == "cnv" and self.in_shape[1:] != (32, 32):
             raise ValueError(f"CNV needs 32x32 inputs (CIFAR-10), got {self.in_shape}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.weight_bits != 1 or self.act_bits not in (1, 2):
             raise ValueError("supported: w1a1 (default) and w1a2")
 
@@ -110,6 +113,8 @@ def _build_blocks(cfg: ModelConfig) -> list[BinaryBlock]:
             in_f = out_f
         blocks.append(BinaryBlock(act_quant(cfg.act_bits), QuantLinear(in_f, cfg.num_classes, **wkw), None))
     for block in blocks:
+        if cfg.dropout > 0:
+            block.dropout = nn.Dropout(cfg.dropout)
         nn.init.uniform_(block.op.weight, -1, 1)  # bnn_pynq's init: latent weights spread over the STE range
     return blocks
 

@@ -111,6 +111,7 @@ class BinaryBlock(nn.Module):
         super().__init__()
         self.pre_pool = pre_pool
         self.act = act
+        self.dropout: nn.Module | None = None  # on the quantized activation, training only
         self.op = op
         self.norm = norm
         self.surge: SurgeConfig | None = None
@@ -128,8 +129,11 @@ class BinaryBlock(nn.Module):
         self.aux_weight = nn.Parameter(w)
 
     def binary_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pure BNN: what export, FINN and the RTL compute."""
-        return self.op(self.act(x))
+        """Pure BNN: what export, FINN and the RTL compute (dropout is the identity in eval)."""
+        x = self.act(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.op(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pre_pool is not None:
@@ -145,12 +149,18 @@ class BinaryBlock(nn.Module):
         x_b, x_a, w_b, w_a = DualPathCompensator.apply(
             x, self.op.weight, self.aux_weight, cfg.eta_at(self.progress), cfg.fixed_lambda, self.record)
         x_q = _value(self.act(x_b))
+        mask = None
+        if self.dropout is not None:  # one mask for both paths; same RNG draw as the pure model's dropout
+            mask = self.dropout(torch.ones_like(x_q))
+            x_q = x_q * mask
         w_q = _value(self.op.weight_quant(w_b))
         y_b = self.op.inner_forward_impl(x_q, w_q, None)
         if cfg.aux_input == "clipped":
             x_a = x_a.clamp(-1, 1)
         elif cfg.aux_input == "binary":
             x_a = x_q.detach()
+        if mask is not None and cfg.aux_input != "binary":
+            x_a = x_a * mask
         a = self.op.inner_forward_impl(x_a, w_a, None)
         # Exact: a - a.detach() is 0.0, and y_b + 0.0 == y_b. Do not reassociate.
         return y_b + (a - a.detach())

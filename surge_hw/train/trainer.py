@@ -40,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     act_bits: int = 1
+    dropout: float = 0.0
     data_dir: str | None = None
     download: bool = False
     max_train: int | None = None  # subsample the training set (tests, quick demos)
@@ -80,7 +81,8 @@ def _maybe_init_distributed(device: str) -> None:
 
 def build_for_training(cfg: TrainConfig, in_shape: tuple, num_classes: int) -> tuple[BNN, EstimatorState]:
     torch.manual_seed(cfg.seed)
-    model = BNN(ModelConfig(name=cfg.model, act_bits=cfg.act_bits, in_shape=in_shape, num_classes=num_classes))
+    model = BNN(ModelConfig(name=cfg.model, act_bits=cfg.act_bits, in_shape=in_shape, num_classes=num_classes,
+                            dropout=cfg.dropout))
     est_state = set_estimator(model, cfg.base_estimator if cfg.estimator == "surge" else cfg.estimator,
                               EstimatorState(**cfg.estimator_state))
     if cfg.estimator == "surge":

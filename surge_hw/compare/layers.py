@@ -1,0 +1,75 @@
+"""Per-layer intermediates in the hardware's encoding, and the first layer where two stages disagree.
+
+The accelerator's layer i (Thresholding, then one MVAU per binary block) outputs exactly what PyTorch's block
+i+1 receives after its activation quantizer, as bits (+1 -> 1, -1 -> 0); the last MVAU outputs the popcount
+``(dot + MW) / 2`` of the last QuantLinear's +-1 dot product. So PyTorch forward hooks give a reference for
+every RTL stream tap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+def _value(t):
+    return t.value if hasattr(t, "value") else t
+
+
+@torch.no_grad()
+def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000) -> list[np.ndarray]:
+    """Every hardware layer's output for these images, computed by the PyTorch model (eval mode)."""
+    model.eval()
+    blocks = list(model.blocks)
+    captured: dict[int, list] = {i: [] for i in range(len(blocks) + 1)}
+    hooks = []
+    for i, block in enumerate(blocks):
+        hooks.append(block.act.register_forward_hook(
+            lambda m, inp, out, i=i: captured[i].append((_value(out).flatten(1) > 0).to(torch.int64))))
+    last = blocks[-1].op
+    mw = last.weight.shape[1]
+    hooks.append(last.register_forward_hook(
+        lambda m, inp, out: captured[len(blocks)].append(((_value(out) + mw) / 2).round().to(torch.int64))))
+    try:
+        x = torch.from_numpy(np.asarray(images_uint8, dtype=np.float32) / np.float32(255.0))
+        for i in range(0, len(x), batch):
+            model(x[i:i + batch])
+    finally:
+        for h in hooks:
+            h.remove()
+    return [torch.cat(captured[i]).numpy() for i in range(len(blocks) + 1)]
+
+
+@dataclass
+class Divergence:
+    layer_index: int
+    layer_name: str
+    image: int
+    elements: list  # flat element indices that differ (first few)
+    expected: list
+    got: list
+    mismatching_images: int
+
+    def describe(self) -> str:
+        pairs = ", ".join(f"[{e}] {a}≠{b}" for e, a, b in zip(self.elements, self.expected, self.got))
+        return (f"first divergence at layer {self.layer_index} ({self.layer_name}): {self.mismatching_images} "
+                f"image(s) differ; image {self.image}: {pairs}")
+
+
+def first_divergence(reference: list[np.ndarray], other: list[np.ndarray], names: list[str],
+                     max_elements: int = 8) -> Divergence | None:
+    """The earliest layer whose outputs differ between two stages (None if every layer is identical)."""
+    if len(reference) != len(other):
+        raise ValueError(f"layer counts differ: {len(reference)} vs {len(other)}")
+    for i, (ref, got) in enumerate(zip(reference, other)):
+        ref, got = np.asarray(ref).reshape(len(ref), -1), np.asarray(got).reshape(len(got), -1)
+        if ref.shape != got.shape:
+            raise ValueError(f"layer {i} ({names[i]}): shapes differ {ref.shape} vs {got.shape}")
+        bad = ref != got
+        if bad.any():
+            rows = np.flatnonzero(bad.any(1))
+            n = int(rows[0])
+            cols = np.flatnonzero(bad[n])[:max_elements]
+            return Divergence(i, names[i], n, cols.tolist(), ref[n, cols].tolist(), got[n, cols].tolist(), len(rows))
+    return None
