@@ -1,0 +1,67 @@
+// axis_fifo: synchronous AXI-Stream FIFO (first-word fall-through) between dataflow layers.
+//
+// DEPTH entries of WIDTH bits (any DEPTH >= 1). s_tready and m_tvalid come straight from registers
+// (occupancy count), so the FIFO also cuts the ready/valid combinational paths between layers.
+// Storage is written synchronously and read asynchronously: small FIFOs map to LUT-RAM.
+`default_nettype none
+
+module axis_fifo #(
+    parameter integer WIDTH = 8,
+    parameter integer DEPTH = 32
+) (
+    input  wire             clk,
+    input  wire             rst,
+    input  wire [WIDTH-1:0] s_tdata,
+    input  wire             s_tvalid,
+    output wire             s_tready,
+    output wire [WIDTH-1:0] m_tdata,
+    output wire             m_tvalid,
+    input  wire             m_tready
+);
+    localparam integer AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    localparam integer CW = $clog2(DEPTH + 1);
+    localparam integer D_M1 = DEPTH - 1;
+    localparam [AW-1:0] A_LAST = D_M1[AW-1:0];
+    localparam [CW-1:0] C_FULL = DEPTH[CW-1:0];
+    localparam [CW-1:0] C_ONE = 1;
+
+    reg [WIDTH-1:0] mem [0:DEPTH-1];
+    reg [AW-1:0] wr_ptr, rd_ptr;
+    reg [CW-1:0] count;
+    reg full_q, empty_q;
+
+    wire push = s_tvalid & ~full_q;
+    wire pop = m_tready & ~empty_q;
+
+    assign s_tready = ~full_q;
+    assign m_tvalid = ~empty_q;
+    assign m_tdata = mem[rd_ptr];
+
+    always @(posedge clk) begin
+        if (push) mem[wr_ptr] <= s_tdata;
+    end
+
+    always @(posedge clk) begin
+        if (rst) begin
+            wr_ptr <= {AW{1'b0}};
+            rd_ptr <= {AW{1'b0}};
+            count <= {CW{1'b0}};
+            full_q <= 1'b0;
+            empty_q <= 1'b1;
+        end else begin
+            if (push) wr_ptr <= (wr_ptr == A_LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
+            if (pop) rd_ptr <= (rd_ptr == A_LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
+            if (push & ~pop) begin
+                count <= count + 1'b1;
+                full_q <= (count == C_FULL - 1'b1);
+                empty_q <= 1'b0;
+            end else if (pop & ~push) begin
+                count <= count - 1'b1;
+                full_q <= 1'b0;
+                empty_q <= (count == C_ONE);
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

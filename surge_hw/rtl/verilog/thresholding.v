@@ -1,0 +1,120 @@
+// thresholding: FINN Thresholding on an integer stream (ir.ThresholdLayer), e.g. uint8 pixels -> bits.
+//
+//   out[c] = #{t : x[c] >= T[c][t]}
+//
+// Folding: PE channels per beat, C/PE beats per vector (channel c = cf*PE + p at [p*IN_W +: IN_W]
+// of beat cf; output element p at [p*OUT_W +: OUT_W]).
+//
+// Threshold memory THRES_FILE (hex, $readmemh): C/PE words of PE*N_THRES*TW bits, field
+// [(p*N_THRES+t)*TW +: TW] = T[cf*PE+p][t], two's complement when IN_SIGNED. The generator clips the
+// thresholds to the input range plus one ([0, 2^IN_W] unsigned), so TW = IN_W + 1 is always enough.
+//
+// Pipeline: S0 accept beat, registered threshold ROM read -> S1 compare into the output register.
+// One global enable (`adv`): a stalled output freezes both stages, nothing is lost or duplicated.
+`default_nettype none
+
+module thresholding #(
+    parameter integer C = 8,                // channels per vector
+    parameter integer PE = 2,               // channels per beat, divides C
+    parameter integer IN_W = 8,             // input element width
+    parameter integer IN_SIGNED = 0,        // 1: inputs and thresholds are two's complement
+    parameter integer N_THRES = 1,          // thresholds per channel (>= 1)
+    parameter integer OUT_W = 1,            // output width, holds 0..N_THRES
+    parameter integer TW = 9,               // threshold width (>= IN_W + 1)
+    parameter THRES_FILE = "thresholds.mem",
+    // Vectors per image: the unit is free-running, kept for the interface FINN's unit has.
+    /* verilator lint_off UNUSEDPARAM */
+    parameter integer NUM_VECTORS = 1
+    /* verilator lint_on UNUSEDPARAM */
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [PE*IN_W-1:0]    in_tdata,
+    input  wire                  in_tvalid,
+    output wire                  in_tready,
+    output wire [PE*OUT_W-1:0]   out_tdata,
+    output wire                  out_tvalid,
+    input  wire                  out_tready
+);
+    localparam integer CF = C / PE;
+    localparam integer CF_W = (CF > 1) ? $clog2(CF) : 1;
+    localparam integer CF_M1 = CF - 1;
+    localparam [CF_W-1:0] CF_LAST = CF_M1[CF_W-1:0];
+    // compare width: one bit more than both operands so signed and unsigned compares share a form
+    localparam integer CMP_W = ((TW > IN_W) ? TW : IN_W) + 1;
+
+    reg out_valid_q;
+    wire adv = ~out_valid_q | out_tready;
+    wire issue = adv & in_tvalid;
+    assign in_tready = adv;
+
+    // ---- S0: channel fold counter, threshold ROM (registered read) ------------------------------
+    reg [PE*N_THRES*TW-1:0] tmem [0:CF-1];
+    initial $readmemh(THRES_FILE, tmem);
+
+    reg [CF_W-1:0] cf;
+    always @(posedge clk) begin
+        if (rst) cf <= {CF_W{1'b0}};
+        else if (issue) cf <= (cf == CF_LAST) ? {CF_W{1'b0}} : cf + 1'b1;
+    end
+
+    reg [PE*N_THRES*TW-1:0] thr_q;
+    reg [PE*IN_W-1:0] x_q;
+    reg v1;
+    always @(posedge clk) begin
+        if (adv) begin
+            thr_q <= tmem[cf];
+            x_q <= in_tdata;
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) v1 <= 1'b0;
+        else if (adv) v1 <= issue;
+    end
+
+    // ---- S1: compare ----------------------------------------------------------------------------
+    // #{t : x >= T[t]}; both operands extended (sign or zero) to CMP_W bits and compared as signed,
+    // which is exact for unsigned values too because the top bit is then always 0.
+    function [OUT_W-1:0] count_ge;
+        input [IN_W-1:0] x;
+        input [N_THRES*TW-1:0] thr;
+        integer t, b;
+        reg [CMP_W-1:0] xe, te;
+        reg [OUT_W-1:0] one;
+        begin
+            count_ge = {OUT_W{1'b0}};
+            for (b = 0; b < CMP_W; b = b + 1)
+                xe[b] = (b < IN_W) ? x[(b < IN_W) ? b : 0] : ((IN_SIGNED != 0) & x[IN_W-1]);
+            for (t = 0; t < N_THRES; t = t + 1) begin
+                for (b = 0; b < CMP_W; b = b + 1)
+                    te[b] = (b < TW) ? thr[t*TW + ((b < TW) ? b : 0)] : ((IN_SIGNED != 0) & thr[t*TW + TW - 1]);
+                one = {OUT_W{1'b0}};
+                one[0] = ($signed(xe) >= $signed(te));
+                count_ge = count_ge + one;
+            end
+        end
+    endfunction
+
+    wire [PE*OUT_W-1:0] result;
+    genvar gp;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+            assign result[gp*OUT_W +: OUT_W] =
+                count_ge(x_q[gp*IN_W +: IN_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+        end
+    endgenerate
+
+    reg [PE*OUT_W-1:0] out_data_q;
+    always @(posedge clk) begin
+        if (rst) out_valid_q <= 1'b0;
+        else if (adv) out_valid_q <= v1;
+    end
+    always @(posedge clk) begin
+        if (adv & v1) out_data_q <= result;
+    end
+
+    assign out_tvalid = out_valid_q;
+    assign out_tdata = out_data_q;
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,74 @@
+"""`surge-hw rtlsim`: real test images through the generated accelerator, compared with PyTorch exactly.
+
+Reads BUILD_DIR/rtl (from `surge-hw rtl`) and the export's golden set; writes ``rtlsim.json`` (per-image
+integer/label equality, accuracy, latency and initiation interval vs the analytic and FINN estimates) and
+``rtlsim_outputs.npz``.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..export.golden import GoldenSet
+from ..finn.stage import read_build_info
+from .rtlsim import SimResult, simulate
+
+RESULT_NAME, OUTPUTS_NAME = "rtlsim.json", "rtlsim_outputs.npz"
+
+
+def load_golden(build_dir: str | os.PathLike, n_images: int | None) -> tuple[GoldenSet, dict]:
+    info = read_build_info(build_dir)
+    if not info.get("golden"):
+        raise FileNotFoundError(f"{build_dir} was built from a bare .onnx without golden.npz; build from the "
+                                f"export dir (`surge-hw build EXPORT_DIR`) to compare against PyTorch")
+    return GoldenSet.load(info["golden"]).first(n_images), info
+
+
+def popcounts_to_dots(popcounts: np.ndarray, mw_last: int) -> np.ndarray:
+    return 2 * np.asarray(popcounts, dtype=np.int64) - mw_last
+
+
+def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, simulator: str = "verilator",
+                      out_stall: float = 0.0, in_gap: float = 0.0, taps: bool = False,
+                      progress: bool = True) -> tuple[dict, SimResult]:
+    build_dir = Path(build_dir)
+    golden, info = load_golden(build_dir, n_images)
+    rtl = build_dir / "rtl"
+    if not (rtl / "manifest.json").is_file():
+        raise FileNotFoundError(f"{rtl} not found: run `surge-hw rtl {build_dir}` first")
+    n = len(golden)
+    res = simulate(rtl, golden.images.reshape(n, -1), simulator=simulator, progress=progress, taps=taps,
+                   out_stall=out_stall, in_gap=in_gap)
+    dots = popcounts_to_dots(res.outputs, info["mw_last"])
+    labels = (info["label_sign"] * dots).argmax(1)
+    torch_labels = golden.logits.argmax(1)
+    int_eq = (dots == golden.int_dots).all(1)
+    man = json.loads((rtl / "manifest.json").read_text())
+    est = json.loads((build_dir / "estimates.json").read_text()) if (build_dir / "estimates.json").is_file() else {}
+    finn_cycles = est.get("max_cycles") or est.get("totals", {}).get("max_cycles")
+    first_bad = np.flatnonzero(~int_eq)[:5].tolist()
+    summary = {
+        "simulator": simulator, "n_images": n, "int_equal_images": int(int_eq.sum()),
+        "label_equal_images": int((labels == torch_labels).sum()),
+        "accuracy": float((labels == golden.labels).mean()), "torch_accuracy": float((torch_labels == golden.labels).mean()),
+        "first_mismatching_images": first_bad,
+        "latency_cycles": res.cycles_per_image, "initiation_interval": res.initiation_interval,
+        "analytic_initiation_interval": man["analytic"]["initiation_interval"],
+        "finn_estimate_cycles": finn_cycles,
+        "ii_vs_finn_pct": (100.0 * (res.initiation_interval / finn_cycles - 1)) if finn_cycles else None,
+        "images_per_s_at_100mhz": res.images_per_s_at_100mhz, "cycles_total": res.cycles_total,
+        "wall_s": res.wall_s, "build_s": res.build_s, "out_stall": out_stall, "in_gap": in_gap,
+        "per_image_int_equal": int_eq.astype(int).tolist(),
+    }
+    np.savez_compressed(build_dir / OUTPUTS_NAME, popcounts=res.outputs, dots=dots, labels=labels)
+    tmp = build_dir / f".{RESULT_NAME}.tmp"
+    tmp.write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, build_dir / RESULT_NAME)
+    print(f"rtlsim: {summary['int_equal_images']}/{n} images bit-exact vs PyTorch, labels {summary['label_equal_images']}"
+          f"/{n}, accuracy {100 * summary['accuracy']:.2f} %; II {res.initiation_interval:.1f} cycles "
+          f"(FINN estimate {finn_cycles}), latency {res.cycles_per_image} cycles; {res.wall_s:.1f} s -> "
+          f"{build_dir / RESULT_NAME}")
+    return summary, res
