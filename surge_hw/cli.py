@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -56,6 +57,56 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export.stage import export_checkpoint
+
+    export_checkpoint(args.checkpoint, args.out, n_images=args.images, data_dir=args.data_dir)
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .finn.stage import build_from_export
+
+    build_from_export(args.source, args.out, board=args.board, target_fps=args.target_fps, max_luts=args.max_luts,
+                      golden_images=args.golden_images or None, progress=not args.no_progress)
+    return 0
+
+
+def cmd_rtl(args) -> int:
+    from .rtl.stage import generate_from_build
+
+    generate_from_build(args.build_dir, fifo_depth=args.fifo_depth, synth=not args.no_synth)
+    return 0
+
+
+def cmd_rtlsim(args) -> int:
+    from .sim.stage import rtlsim_from_build
+
+    summary, _ = rtlsim_from_build(args.build_dir, n_images=args.images or None, simulator=args.simulator,
+                                   out_stall=args.stall, in_gap=args.gap, progress=not args.no_progress)
+    return 0 if summary["int_equal_images"] == summary["n_images"] else 1
+
+
+def cmd_compare(args) -> int:
+    from .compare.stage import compare_build
+
+    stages = compare_build(args.build_dir, n_images=args.images or None, simulator=args.simulator)
+    return 0 if all(s.bit_exact is not False for s in stages) else 1
+
+
+def cmd_deploy(args) -> int:
+    from .deploy.stage import deploy_from_build
+
+    deploy_from_build(args.build_dir, args.out, n_images=args.images)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="surge-hw", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -83,10 +134,67 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("export", help="checkpoint -> pure-BNN QONNX + golden set of real test images")
+    e.add_argument("checkpoint", help="RUN_DIR or RUN_DIR/last.pt from `surge-hw train`")
+    e.add_argument("--out", required=True, help="export directory")
+    e.add_argument("--images", type=int, default=10000, help="test images in the golden set (default all 10k)")
+    e.add_argument("--data-dir", dest="data_dir")
+    e.set_defaults(func=cmd_export)
+
+    b = sub.add_parser("build", help="FINN flow: streamline -> HW layers -> folding -> estimates (+bitfile w/ Vivado)")
+    b.add_argument("source", help="export directory (or a .onnx file)")
+    b.add_argument("--out", required=True, help="build directory")
+    b.add_argument("--board", default="Pynq-Z2", choices=["Pynq-Z1", "Pynq-Z2"])
+    b.add_argument("--target-fps", dest="target_fps", type=float)
+    b.add_argument("--max-luts", dest="max_luts", type=float)
+    b.add_argument("--golden-images", dest="golden_images", type=int, default=1000,
+                   help="real test images checked bit-exact after every step (0 = all)")
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=cmd_build)
+
+    r = sub.add_parser("rtl", help="folded graph -> open Verilog project (+ yosys resources)")
+    r.add_argument("build_dir")
+    r.add_argument("--fifo-depth", dest="fifo_depth", type=int, default=32)
+    r.add_argument("--no-synth", action="store_true", help="skip yosys synth_xilinx")
+    r.set_defaults(func=cmd_rtl)
+
+    s = sub.add_parser("rtlsim", help="simulate real test images through the RTL, bit-exact vs PyTorch")
+    s.add_argument("build_dir")
+    s.add_argument("--images", type=int, default=1000, help="0 = all images of the golden set")
+    s.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
+    s.add_argument("--stall", type=float, default=0.0, help="probability of m_axis tready low per cycle")
+    s.add_argument("--gap", type=float, default=0.0, help="probability of s_axis tvalid low per cycle")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_rtlsim)
+
+    c = sub.add_parser("compare", help="every stage on the same images: one report (md/json/html)")
+    c.add_argument("build_dir")
+    c.add_argument("--images", type=int, default=1000, help="0 = all images of the golden set")
+    c.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
+    c.set_defaults(func=cmd_compare)
+
+    d = sub.add_parser("deploy", help="folder for a PYNQ-Z1/Z2 board: driver, test data, validate.py (+bitfile)")
+    d.add_argument("build_dir")
+    d.add_argument("--out", help="default BUILD_DIR/deploy")
+    d.add_argument("--images", type=int, default=10000)
+    d.set_defaults(func=cmd_deploy)
+
+    m = sub.add_parser("demo", help="train -> export -> FINN -> RTL -> cocotb -> report, on real MNIST")
+    m.add_argument("--out", default="runs/demo")
+    m.add_argument("--model", default="tfc", choices=["tfc", "sfc", "lfc"])
+    m.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
+    m.add_argument("--estimator", default="surge")
+    m.add_argument("--epochs", type=int, default=10)
+    m.add_argument("--images", type=int, default=1000, help="test images through RTL simulation and the report")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--no-synth", action="store_true")
+    m.set_defaults(func=cmd_demo)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message="fast_hadamard_transform")  # Brevitas import-time notice
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

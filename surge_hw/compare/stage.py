@@ -1,0 +1,159 @@
+"""`surge-hw compare`: the same real test images through every stage that exists for a build, one report.
+
+Stages, in data-flow order: PyTorch (eval) -> QONNX execution -> FINN-ONNX -> streamlined -> HW layers ->
+folded (specialized layers executed as their generic FINN layers) -> HLS C-sim -> RTL simulation -> board.
+Each is compared with PyTorch: top-1 accuracy, images whose label equals PyTorch's, images whose integer
+outputs (the last binary layer's +-1 dots) equal PyTorch's. Where a stage disagrees, the divergence locator
+compares per-layer intermediates (PyTorch hooks vs FINN HW-node outputs or RTL stream taps) and names the
+first layer that differs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from qonnx.core.modelwrapper import ModelWrapper
+
+from ..export.golden import GoldenSet
+from ..finn.flow import despecialize, inline_partition
+from ..finn.golden import execute_batched, integer_dot, last_layer_node
+from ..finn.stage import read_build_info
+from ..rtl.stage import load_ir
+from ..sim.rtlsim import simulate
+from ..sim.stage import load_golden, popcounts_to_dots
+from ..train.checkpoint import model_from_checkpoint
+from .layers import first_divergence, torch_layer_outputs
+from .report import StageResult, write_report
+
+# (stage name, graph file, takes uint8 pixels) -- the float graphs take pixels / 255 as PyTorch does
+GRAPH_STAGES = [("QONNX exec", "01_qonnx.onnx", False), ("FINN-ONNX", "02_finn.onnx", False),
+                ("streamlined", "04_streamlined.onnx", True), ("HW layers", "05_hw_layers.onnx", True),
+                ("folded (FINN exec)", None, True)]
+HW_LAYER_PREFIXES = ("Thresholding", "MVAU")
+
+
+def _folded_model(build_dir: Path) -> ModelWrapper:
+    parent = ModelWrapper(str(build_dir / "06_dataflow_parent.onnx"))
+    return inline_partition(parent, despecialize(ModelWrapper(str(build_dir / "folded.onnx"))))
+
+
+def _hw_layer_outputs(model: ModelWrapper, raw: dict) -> list[np.ndarray] | None:
+    nodes = [n for n in model.graph.node if n.op_type.startswith(HW_LAYER_PREFIXES)]
+    if not nodes:
+        return None
+    outs = []
+    for i, n in enumerate(nodes):
+        v = raw[n.output[0]].reshape(len(raw[n.output[0]]), -1)
+        # binary streams carry bits; FINN executes BIPOLAR tensors as +-1: map both to {0,1}
+        outs.append(v.astype(np.int64) if i == len(nodes) - 1 else (v > 0).astype(np.int64))
+    return outs
+
+
+def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, torch_layers, layer_names,
+                info: dict) -> StageResult:
+    images = golden.images.astype(np.float32)
+    if not uint8:
+        images = images / np.float32(255.0)
+    last = last_layer_node(model)
+    hw_nodes = [n.output[0] for n in model.graph.node if n.op_type.startswith(HW_LAYER_PREFIXES)]
+    wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name] + hw_nodes))
+    t = time.perf_counter()
+    raw = execute_batched(model, images, wanted, chunk=512, progress=True, desc=name)
+    wall = time.perf_counter() - t
+    dots = integer_dot(model, last, raw[last.output[0]]).round().astype(np.int64)
+    labels = raw[model.graph.output[0].name].reshape(len(images), -1).argmax(1)
+    res = StageResult.measured(name, labels, dots, golden.logits.argmax(1), golden.int_dots, golden.labels, wall)
+    if res.int_agree != res.n_images:
+        layers = _hw_layer_outputs(model, raw)
+        div = first_divergence(torch_layers, layers, layer_names) if layers and len(layers) == len(torch_layers) else None
+        res.divergence = div.describe() if div else f"integer outputs differ at node {last.name}"
+    return res
+
+
+def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simulator: str = "verilator",
+              rtl_dir: Path | None = None) -> StageResult:
+    rtl_dir = rtl_dir or build_dir / "rtl"
+    n = len(golden)
+    res = simulate(rtl_dir, golden.images.reshape(n, -1), simulator=simulator, taps=True)
+    dots = popcounts_to_dots(res.outputs, info["mw_last"])
+    labels = (info["label_sign"] * dots).argmax(1)
+    out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
+                               golden.labels, res.wall_s,
+                               extra={"initiation_interval": res.initiation_interval,
+                                      "latency_cycles": res.cycles_per_image})
+    div = first_divergence(torch_layers, res.taps, res.layer_names)
+    if div is not None:
+        out.divergence = div.describe()
+        out.extra["divergence"] = div.__dict__
+    return out
+
+
+def board_stage(build_dir: Path, golden: GoldenSet) -> StageResult:
+    for d in (build_dir, build_dir / "deploy"):
+        if (d / "board_results.npz").is_file():
+            z = np.load(d / "board_results.npz")
+            n = min(len(z["labels"]), len(golden))
+            dots = None
+            if "ints" in z:
+                info = read_build_info(build_dir)
+                dots = popcounts_to_dots(z["ints"][:n], info["mw_last"])
+            return StageResult.measured("board (PYNQ)", z["labels"][:n], dots, golden.logits.argmax(1),
+                                        golden.int_dots, golden.labels)
+    return StageResult("board (PYNQ)", False, "no board_results.npz: run deploy/validate.py on a PYNQ-Z1/Z2 and "
+                                             "copy board_results.* into the build dir")
+
+
+def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, simulator: str = "verilator",
+                  out_dir: str | os.PathLike | None = None, rtl_dir: str | os.PathLike | None = None) -> list[StageResult]:
+    build_dir = Path(build_dir)
+    golden, info = load_golden(build_dir, n_images)
+    n = len(golden)
+    model, state = model_from_checkpoint(info["checkpoint"])
+    torch_layers = torch_layer_outputs(model, golden.images)
+    ir = load_ir(build_dir) if (build_dir / "rtl_ir").is_dir() else None
+    names = [l.name for l in ir.layers] if ir else [f"layer{i}" for i in range(len(torch_layers))]
+
+    torch_dots = torch_layers[-1] * 2 - info["mw_last"]
+    torch_labels = golden.logits.argmax(1)
+    stages = [StageResult.measured("PyTorch", torch_labels, torch_dots, torch_labels, golden.int_dots, golden.labels)]
+    if stages[0].int_agree != n:
+        raise RuntimeError("PyTorch hooks disagree with the export's golden set: checkpoint changed after export?")
+    for name, fname, uint8 in GRAPH_STAGES:
+        path = build_dir / fname if fname else build_dir / "folded.onnx"
+        if not path.is_file():
+            stages.append(StageResult(name, False, f"{path.name} missing"))
+            continue
+        model_g = ModelWrapper(str(path)) if fname else _folded_model(build_dir)
+        stages.append(graph_stage(name, model_g, uint8, golden, torch_layers, names, info))
+    stages.append(StageResult("HLS C-sim", False, "needs Vitis HLS (ap_int.h, csim); FINN's HLS C++ for each layer "
+                                                  "is in ipgen/"))
+    if (Path(rtl_dir) if rtl_dir else build_dir / "rtl").is_dir():
+        stages.append(rtl_stage(build_dir, golden, info, torch_layers, simulator, Path(rtl_dir) if rtl_dir else None))
+    else:
+        stages.append(StageResult("RTL sim", False, f"no rtl/: run `surge-hw rtl {build_dir}`"))
+    stages.append(board_stage(build_dir, golden))
+
+    estimates = json.loads((build_dir / "estimates.json").read_text()) if (build_dir / "estimates.json").is_file() else None
+    history = state.get("history")
+    notes = {}
+    if (build_dir / "rtl_resources.json").is_file():
+        r = json.loads((build_dir / "rtl_resources.json").read_text())
+        notes["open synthesis (yosys synth_xilinx)"] = (f"{r['yosys']['lut_total']:,} LUT, {r['yosys']['ff']:,} FF, "
+                                                        f"{r['yosys']['bram36']} BRAM36; FINN estimate "
+                                                        f"{r['finn_estimate'].get('LUT', '?')} LUT; xc7z020 has 53,200")
+    if estimates:
+        notes["FINN estimate"] = (f"{estimates['fps']:,.0f} images/s at {estimates['fclk_mhz']} MHz "
+                                  f"({estimates['max_cycles']} cycles, bottleneck {estimates['bottleneck']})")
+    rtl = [s for s in stages if s.name.startswith("RTL") and s.available]
+    if rtl:
+        notes["RTL measured"] = (f"initiation interval {rtl[0].extra['initiation_interval']:.1f} cycles, latency "
+                                 f"{rtl[0].extra['latency_cycles']} cycles")
+    meta = {"title": f"{info['model_config']['name'].upper()} on {info['dataset']}", "images": n,
+            "dataset": info["dataset"], "build_dir": str(build_dir), "checkpoint": info["checkpoint"], "notes": notes}
+    paths = write_report(Path(out_dir) if out_dir else build_dir / "report", stages, meta, estimates, history)
+    print("\n" + (paths["md"].read_text().split("\n", 4)[-1]))
+    print(f"compare: wrote {paths['html']}, {paths['md']}, {paths['json']}")
+    return stages

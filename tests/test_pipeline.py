@@ -1,0 +1,129 @@
+"""End to end on real MNIST: train -> export -> FINN -> RTL -> cocotb/Verilator -> compare -> deploy driver.
+
+Every stage must reproduce PyTorch's integer outputs exactly on real test images.
+"""
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from surge_hw.compare.layers import torch_layer_outputs
+from surge_hw.compare.stage import compare_build, rtl_stage
+from surge_hw.deploy.stage import deploy_from_build
+from surge_hw.export.stage import export_checkpoint
+from surge_hw.finn.stage import build_from_export
+from surge_hw.rtl.stage import generate_from_build, load_ir
+from surge_hw.sim.backend import RtlSimBackend
+from surge_hw.sim.stage import load_golden, rtlsim_from_build
+from surge_hw.train.checkpoint import model_from_checkpoint
+from surge_hw.train.trainer import TrainConfig, train
+
+pytestmark = pytest.mark.xdist_group("pipeline")
+N = 300
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pipeline")
+    train(TrainConfig(model="tfc", estimator="surge", epochs=1, progress=False, tensorboard=False),
+          root / "train")
+    export_checkpoint(root / "train", root / "export", n_images=N)
+    build_from_export(root / "export", root / "build", golden_images=N, progress=False)
+    generate_from_build(root / "build", synth=False)
+    return root / "build"
+
+
+def test_rtlsim_bit_exact_with_backpressure(build_dir):
+    summary, res = rtlsim_from_build(build_dir, n_images=N, out_stall=0.3, in_gap=0.2, progress=False)
+    assert summary["int_equal_images"] == N and summary["label_equal_images"] == N
+    assert summary["accuracy"] == summary["torch_accuracy"] > 0.7
+    saved = json.loads((build_dir / "rtlsim.json").read_text())
+    assert saved["per_image_int_equal"] == [1] * N
+
+
+def test_rtl_initiation_interval_matches_finn_estimate(build_dir):
+    summary, _ = rtlsim_from_build(build_dir, n_images=200, progress=False)
+    est = json.loads((build_dir / "estimates.json").read_text())
+    assert summary["initiation_interval"] == pytest.approx(est["max_cycles"], rel=0.05)
+
+
+def test_compare_every_stage_agrees(build_dir, tmp_path):
+    stages = compare_build(build_dir, n_images=N, out_dir=tmp_path)
+    ran = [s for s in stages if s.available]
+    assert {s.name for s in ran} >= {"PyTorch", "QONNX exec", "FINN-ONNX", "streamlined", "HW layers",
+                                     "folded (FINN exec)", "RTL sim (verilator)"}
+    for s in ran:
+        assert s.int_agree == N and s.label_agree == N, s.name
+    assert not next(s for s in stages if s.name == "board (PYNQ)").available
+    md = (tmp_path / "report.md").read_text()
+    assert "| RTL sim (verilator) | 300 |" in md and f"{N}/{N}" in md
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert len(data["stages"]) == len(stages)
+
+
+def test_locator_names_layer_with_flipped_weight_bit(build_dir, tmp_path):
+    golden, info = load_golden(build_dir, N)
+    model, _ = model_from_checkpoint(info["checkpoint"])
+    torch_layers = torch_layer_outputs(model, golden.images)
+    broken = tmp_path / "rtl"
+    shutil.copytree(build_dir / "rtl", broken)
+    target = load_ir(build_dir).layers[2]  # the second MVAU (a thresholded hidden layer)
+    mem = next(broken.glob(f"l2_*weights.mem"))
+    lines = mem.read_text().split()
+    word = int(lines[0], 16) ^ 1  # one weight bit: PE 0, SIMD lane 0 of the first word
+    lines[0] = format(word, f"0{len(lines[0])}x")
+    mem.write_text("\n".join(lines) + "\n")
+    res = rtl_stage(build_dir, golden, info, torch_layers, rtl_dir=broken)
+    assert res.int_agree < N or res.divergence  # the flip must be visible
+    div = res.extra["divergence"]
+    assert div["layer_index"] == 2 and div["layer_name"] == target.name
+    assert target.name in res.divergence
+
+
+def test_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
+    pkg = deploy_from_build(build_dir, tmp_path / "deploy", n_images=N)
+    for f in ("driver.py", "packing.py", "io.json", "test_data.npz", "validate.py", "README.md"):
+        assert (pkg / f).is_file(), f
+    # import the package's own driver.py, as the board would
+    spec = importlib.util.spec_from_file_location("pkg_driver", pkg / "driver.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(pkg))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(pkg))
+    io = json.loads((pkg / "io.json").read_text())
+    drv = mod.BNNDriver(io, RtlSimBackend(build_dir / "rtl", io, progress=False))
+    data = np.load(pkg / "test_data.npz")
+    res = mod.validate(drv, data["images"][:120], data["labels"][:120], tmp_path / "board_results")
+    golden, _ = load_golden(build_dir, 120)
+    z = np.load(tmp_path / "board_results.npz")
+    assert np.array_equal(drv.dots(z["ints"]), golden.int_dots)
+    assert np.array_equal(z["labels"], golden.logits.argmax(1))
+    assert res["accuracy"] == pytest.approx(float((golden.logits.argmax(1) == golden.labels).mean()))
+    # compare picks the board results up as a stage
+    shutil.copy(tmp_path / "board_results.npz", build_dir / "board_results.npz")
+    try:
+        stages = compare_build(build_dir, n_images=120, out_dir=tmp_path / "rep")
+        board = next(s for s in stages if s.name == "board (PYNQ)")
+        assert board.available and board.int_agree == 120
+    finally:
+        (build_dir / "board_results.npz").unlink()
+
+
+def test_stage_errors_name_the_fix(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "surge_hw.cli", "rtl", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "run `surge-hw build` first" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "surge_hw.cli", "rtlsim", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "build_info.json" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "surge_hw.cli", "export", str(tmp_path / "none.pt"), "--out",
+                        str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "x" / "model.qonnx.onnx").exists()
