@@ -40,7 +40,7 @@ def cmd_train(args) -> int:
     if unknown:
         raise SystemExit(f"surge-hw train: unknown option(s) {unknown} in {args.config}; valid: {sorted(known)}")
     for key in ("model", "dataset", "estimator", "epochs", "batch_size", "lr", "seed", "device", "data_dir",
-                "max_train", "act_bits", "optimizer", "base_estimator", "dropout"):
+                "max_train", "act_bits", "optimizer", "base_estimator", "dropout", "threads"):
         val = getattr(args, key, None)
         if val is not None:
             cfg[key] = val
@@ -123,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="cpu | cuda | cuda:N")
     t.add_argument("--act-bits", dest="act_bits", type=int, choices=[1, 2])
+    t.add_argument("--threads", type=int, help="torch CPU threads (1 avoids oversubscription on a busy machine)")
     t.add_argument("--dropout", type=float, help="dropout after each binary activation (bnn_pynq: 0.2)")
     t.add_argument("--eta", type=float, help="SURGE eta (0 < eta < 1)")
     t.add_argument("--fixed-lambda", dest="fixed_lambda", type=float, help="SURGE ablation: constant lambda")
@@ -155,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("rtl", help="folded graph -> open Verilog project (+ yosys resources)")
     r.add_argument("build_dir")
-    r.add_argument("--fifo-depth", dest="fifo_depth", type=int, default=32)
+    r.add_argument("--fifo-depth", dest="fifo_depth", type=int, default=0,
+                   help="FIFO depth between layers (default 0: one input vector per link)")
     r.add_argument("--no-synth", action="store_true", help="skip yosys synth_xilinx")
     r.set_defaults(func=cmd_rtl)
 

@@ -26,8 +26,10 @@ def run_demo(args) -> int:
         times[name] = time.time()
 
     step("train")
+    # One thread: these models are small, and on a busy 2-core machine two OpenMP threads per process spin
+    # against other work and run 10-100x slower.
     cfg = TrainConfig(model=args.model, dataset=args.dataset, estimator=args.estimator, epochs=args.epochs,
-                      seed=args.seed)
+                      seed=args.seed, threads=1)
     result = train(cfg, out / "train", resume=True)
     step("export")
     export_checkpoint(out / "train", out / "export", n_images=10000)

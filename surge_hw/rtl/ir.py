@@ -129,7 +129,7 @@ class Accelerator:
 
     name: str
     layers: list = field(default_factory=list)
-    fifo_depth: int = 32  # depth of the FIFO the generator puts between consecutive layers
+    fifo_depth: int = 0  # FIFO depth between layers; 0 = sized per link (one input vector + 2 beats)
 
     @property
     def input_elems(self) -> int:
@@ -180,7 +180,7 @@ class Accelerator:
                 if f"{i}_{key}" in arrays:
                     d[key] = arrays[f"{i}_{key}"]
             layers.append(klass(**d))
-        return cls(name=meta["name"], layers=layers, fifo_depth=meta.get("fifo_depth", 32))
+        return cls(name=meta["name"], layers=layers, fifo_depth=meta.get("fifo_depth", 0))
 
 
 class IRError(ValueError):

@@ -25,7 +25,7 @@ def folded_graph(build_dir: Path) -> Path:
     raise FileNotFoundError(f"{build_dir} has no folded.onnx: run `surge-hw build` first (it folds the graph)")
 
 
-def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 32, synth: bool = True) -> Path:
+def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth: bool = True) -> Path:
     build_dir = Path(build_dir)
     accel = accelerator_from_finn(folded_graph(build_dir), name=build_dir.name.replace("-", "_") or "accel")
     accel.fifo_depth = fifo_depth

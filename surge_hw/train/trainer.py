@@ -49,6 +49,7 @@ class TrainConfig:
     estimator_state: dict = field(default_factory=dict)  # EstimatorState fields (reste_o, ede_tmin, ...)
     progress: bool = True
     tensorboard: bool = True
+    threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
 
     def __post_init__(self):
         if self.estimator not in ESTIMATOR_NAMES:
@@ -117,6 +118,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', rank))}"
         torch.cuda.set_device(device)
     torch.use_deterministic_algorithms(device == "cpu", warn_only=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
 
     train_ds = load_dataset(cfg.dataset, "train", cfg.data_dir, cfg.download)
     test_ds = load_dataset(cfg.dataset, "test", cfg.data_dir, cfg.download)
@@ -233,7 +236,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
 def _comparable(cfg: TrainConfig) -> dict:
     """The config fields that must match to resume (not progress bars or device)."""
     d = asdict(cfg)
-    for k in ("progress", "tensorboard", "device", "data_dir", "download"):
+    for k in ("progress", "tensorboard", "device", "data_dir", "download", "threads"):
         d.pop(k)
     return d
 
