@@ -88,6 +88,23 @@ def test_gradient_is_gb_plus_lambda_ga(kind, aux_input):
     assert block.aux_weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_skipped_aux_forward_has_the_same_gradients(kind):
+    grads = {}
+    x0 = torch.randn(5, 12) if kind == "linear" else torch.randn(2, 3, 6, 6)
+    for skip in (True, False):
+        block = make_block(kind)
+        block.enable_surge(SurgeConfig(skip_aux_forward=skip), torch.Generator().manual_seed(1))
+        block.train()
+        x = x0.clone().requires_grad_(True)
+        y = block(x)
+        (y * torch.linspace(-1, 1, y.numel()).reshape(y.shape)).sum().backward()
+        grads[skip] = (y.detach(), x.grad, block.op.weight.grad, block.aux_weight.grad)
+    for a, b in zip(grads[True], grads[False]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    assert torch.equal(grads[True][0], grads[False][0])
+
+
 def test_fixed_lambda_mode():
     block = make_block()
     block.enable_surge(SurgeConfig(fixed_lambda=0.7))

@@ -38,6 +38,7 @@ class SurgeConfig:
     eta_final: float | None = None  # ablation: eta decays linearly (progress 0 -> 1) to this value
     aux_input: str = "real"  # x_a: real-valued input, its clip to [-1, 1], or the binary input (weights only)
     aux_init: str = "copy"  # W_a: copy of the latent W, or random (kaiming)
+    skip_aux_forward: bool = True  # a - a.detach() is exactly 0: compute only a's backward (saves a matmul)
 
     def __post_init__(self):
         if not 0 < self.eta < 1:
@@ -78,7 +79,10 @@ class DualPathCompensator(torch.autograd.Function):
     def forward(ctx, x, w, w_aux, eta: float, fixed_lambda, record: LambdaRecord):
         ctx.eta, ctx.fixed_lambda, ctx.record = eta, fixed_lambda, record
         ctx.set_materialize_grads(False)  # an unused path (binary aux input) gives None, not zeros
-        return x.view_as(x), x.view_as(x), w.view_as(w), w_aux.view_as(w_aux)
+        x_b, x_a = x.view_as(x), x.view_as(x)
+        if not ctx.needs_input_grad[0]:  # the network input: no input gradient to compute on either path
+            ctx.mark_non_differentiable(x_b, x_a)
+        return x_b, x_a, w.view_as(w), w_aux.view_as(w_aux)
 
     @staticmethod
     def backward(ctx, g_bx, g_ax, g_bw, g_aw):
@@ -161,9 +165,44 @@ class BinaryBlock(nn.Module):
             x_a = x_q.detach()
         if mask is not None and cfg.aux_input != "binary":
             x_a = x_a * mask
+        if cfg.skip_aux_forward:
+            # The value of (a - a.detach()) is exactly 0 for finite a, only its gradient matters: AuxGradient
+            # returns that zero without the matmul and backpropagates exactly as a = f_a(x_a) does.
+            return y_b + AuxGradient.apply(x_a, w_a, self.op, y_b)
         a = self.op.inner_forward_impl(x_a, w_a, None)
         # Exact: a - a.detach() is 0.0, and y_b + 0.0 == y_b. Do not reassociate.
         return y_b + (a - a.detach())
+
+
+class AuxGradient(torch.autograd.Function):
+    """Forward: zeros shaped like the binary output (the value of ``a - a.detach()``). Backward: the gradient of
+    ``a = op(x_a, W_a)`` (linear or conv2d with the op's stride/padding), so the aux branch costs two matmuls
+    per step instead of three."""
+
+    @staticmethod
+    def forward(ctx, x_a, w_a, op, like):
+        ctx.save_for_backward(x_a, w_a)
+        ctx.op = op
+        return torch.zeros_like(like)
+
+    @staticmethod
+    def backward(ctx, g):
+        x_a, w_a = ctx.saved_tensors
+        op = ctx.op
+        gx = gw = None
+        if w_a.dim() == 2:  # linear: a = x_a @ W_a^T
+            g2, x2 = g.reshape(-1, g.shape[-1]), x_a.reshape(-1, x_a.shape[-1])
+            if ctx.needs_input_grad[0]:
+                gx = (g2 @ w_a).reshape(x_a.shape)
+            if ctx.needs_input_grad[1]:
+                gw = g2.t() @ x2
+        else:
+            kw = dict(stride=op.stride, padding=op.padding, dilation=op.dilation, groups=op.groups)
+            if ctx.needs_input_grad[0]:
+                gx = torch.nn.grad.conv2d_input(x_a.shape, w_a, g, **kw)
+            if ctx.needs_input_grad[1]:
+                gw = torch.nn.grad.conv2d_weight(x_a, w_a.shape, g, **kw)
+        return gx, gw, None, None
 
 
 def _value(t):
