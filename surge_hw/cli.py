@@ -101,6 +101,16 @@ def cmd_deploy(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from .train.sweep import run_sweep, summarize
+
+    if args.summarize_only:
+        summarize(args.out)
+    else:
+        run_sweep(args.config, args.out, parallel=args.parallel)  # summarizes when done
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -181,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="default BUILD_DIR/deploy")
     d.add_argument("--images", type=int, default=10000)
     d.set_defaults(func=cmd_deploy)
+
+    w = sub.add_parser("sweep", help="SURGE vs baselines: models x datasets x estimators x seeds, table + plots")
+    w.add_argument("config", help="sweep YAML (see benchmarks/configs/)")
+    w.add_argument("--out", required=True)
+    w.add_argument("--parallel", type=int, default=None, help="runs in flight (subprocesses; GPUs round-robin)")
+    w.add_argument("--summarize-only", action="store_true")
+    w.set_defaults(func=cmd_sweep)
 
     m = sub.add_parser("demo", help="train -> export -> FINN -> RTL -> cocotb -> report, on real MNIST")
     m.add_argument("--out", default="runs/demo")

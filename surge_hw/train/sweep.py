@@ -33,7 +33,6 @@ import re
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -250,9 +249,8 @@ def _cell_state(cell: Cell, run_dir: Path) -> str:
 
     cfg_file, summary = run_dir / "config.json", run_dir / "summary.json"
     if cfg_file.exists():
-        stored = json.loads(cfg_file.read_text())["train"]
-        stored = {k: v for k, v in stored.items() if k not in ("progress", "tensorboard", "device", "data_dir",
-                                                               "download")}
+        stored = json.loads(json.dumps(_comparable(TrainConfig(**json.loads(cfg_file.read_text())["train"])),
+                                       default=str))
         want = json.loads(json.dumps(_comparable(TrainConfig(**cell.train)), default=str))
         if stored != want:
             diff = sorted(k for k in set(stored) | set(want) if stored.get(k) != want.get(k))
@@ -265,37 +263,10 @@ def _cell_state(cell: Cell, run_dir: Path) -> str:
     return "new"
 
 
-_DATA_CACHE: dict = {}
-
-
-@contextmanager
-def _cached_datasets():
-    """Load each dataset split once per sweep process instead of once per run (seconds per run on CPU).
-
-    The trainer reads data through ``trainer.load_dataset``; ImageDataset is never mutated (subset and
-    to_tensors return new objects), so sharing it between runs changes nothing but the load time.
-    """
-    from . import trainer
-
-    original = trainer.load_dataset
-
-    def cached(name, split="train", data_dir=None, download=False):
-        key = (name, split, str(data_dir))
-        if key not in _DATA_CACHE:
-            _DATA_CACHE[key] = original(name, split, data_dir, download)
-        return _DATA_CACHE[key]
-
-    trainer.load_dataset = cached
-    try:
-        yield
-    finally:
-        trainer.load_dataset = original
-
-
 def _train_size(dataset: str, max_train: int | None) -> int:
-    from . import trainer
+    from ..data import load_dataset  # cached in memory by the data stage
 
-    n = len(trainer.load_dataset(dataset, "train"))
+    n = len(load_dataset(dataset, "train"))
     return min(n, max_train) if max_train else n
 
 
@@ -389,8 +360,7 @@ def run_sweep(config: dict | str | os.PathLike, out_dir: str | os.PathLike, prog
         sweep_state["sessions"].append(session)
     for c in all_cells:  # a finished cell whose result.json is missing (killed in between) gets one
         if states[c.name] == "done" and not (out_dir / "runs" / c.name / "result.json").exists():
-            with _cached_datasets():
-                write_result(c, out_dir / "runs" / c.name)
+            write_result(c, out_dir / "runs" / c.name)
     _log(progress, f"sweep: {len(all_cells)} cells, {len(skipped)} already finished, {len(todo)} to run "
                    f"({sum(states[c.name] == 'partial' for c in todo)} resume) -> {out_dir}")
     save_state()
@@ -419,22 +389,21 @@ def _run_in_process(todo, out_dir, cfg, session, progress, save_state):
 
     old_threads = torch.get_num_threads()
     try:
-        with _cached_datasets():
-            for i, c in enumerate(todo, 1):
-                t = time.time()
-                try:
-                    r = run_cell(c, out_dir / "runs" / c.name, cfg["threads"])
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except Exception as e:  # one broken cell must not lose the rest of a long sweep
-                    session["failed"].append({"run": c.name, "error": f"{type(e).__name__}: {e}"})
-                    _log(progress, f"[{i}/{len(todo)}] {c.name}: FAILED {type(e).__name__}: {e}")
-                    save_state()
-                    continue
-                session["ran"].append(c.name)
+        for i, c in enumerate(todo, 1):
+            t = time.time()
+            try:
+                r = run_cell(c, out_dir / "runs" / c.name, cfg["threads"])
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as e:  # one broken cell must not lose the rest of a long sweep
+                session["failed"].append({"run": c.name, "error": f"{type(e).__name__}: {e}"})
+                _log(progress, f"[{i}/{len(todo)}] {c.name}: FAILED {type(e).__name__}: {e}")
                 save_state()
-                _log(progress, f"[{i}/{len(todo)}] {c.name}: top-1 {100 * r['test_acc']:.2f}% "
-                               f"({r['epoch_s_mean']:.2f} s/epoch, {time.time() - t:.0f} s)")
+                continue
+            session["ran"].append(c.name)
+            save_state()
+            _log(progress, f"[{i}/{len(todo)}] {c.name}: top-1 {100 * r['test_acc']:.2f}% "
+                           f"({r['epoch_s_mean']:.2f} s/epoch, {time.time() - t:.0f} s)")
     finally:
         torch.set_num_threads(old_threads)
 
@@ -801,8 +770,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.run_cell:
         run_dir = Path(a.run_cell)
-        with _cached_datasets():
-            run_cell(_cell_from_file(run_dir), run_dir, a.threads or None)
+        run_cell(_cell_from_file(run_dir), run_dir, a.threads or None)
         return 0
     if not a.out:
         p.error("--out is required")
