@@ -398,6 +398,31 @@ class KeepBipolarWeightType(Transformation):
 # ------------------------------------------------------------------------------------------ fast streamlining
 
 
+def _one_bit_mul_after(model, node, op_type: str):
+    """(weights, the +-1 Mul consuming ``node``'s output, its factor) when ``node`` is an ``op_type`` with constant
+    weights followed by a 1-bit Mul; else None."""
+    if node.op_type != op_type or model.is_fork_node(node):
+        return None
+    w = model.get_initializer(node.input[1])
+    consumer = model.find_consumer(node.output[0])
+    if w is None or consumer is None or consumer.op_type != "Mul":
+        return None
+    a = model.get_initializer(consumer.input[1])
+    if a is None or model.get_tensor_datatype(consumer.input[1]).bitwidth() != 1:
+        return None
+    return w, consumer, a
+
+
+def _absorb_if_allowed(model, node, consumer, w_new) -> bool:
+    """Replace the weights and drop the Mul when the flipped weights still fit the weight datatype."""
+    if not np.all(model.get_tensor_datatype(node.input[1]).allowed(w_new)):
+        return False
+    model.set_initializer(node.input[1], w_new)
+    node.output[0] = consumer.output[0]
+    model.graph.node.remove(consumer)
+    return True
+
+
 class Absorb1BitMulIntoMatMulVectorised(Transformation):
     """FINN's ``Absorb1BitMulIntoMatMul`` (a +-1 Mul after a MatMul flips weight columns: ``(x W) * a =
     x (W * a)``), with the weight-datatype check done on the whole array at once: FINN checks every weight
@@ -406,22 +431,13 @@ class Absorb1BitMulIntoMatMulVectorised(Transformation):
     def apply(self, model):
         graph_modified = False
         for n in list(model.graph.node):
-            if n.op_type != "MatMul" or model.is_fork_node(n):
+            found = _one_bit_mul_after(model, n, "MatMul")
+            if found is None:
                 continue
-            w = model.get_initializer(n.input[1])
-            consumer = model.find_consumer(n.output[0])
-            if w is None or consumer is None or consumer.op_type != "Mul":
-                continue
-            a = model.get_initializer(consumer.input[1])
-            if a is None or model.get_tensor_datatype(consumer.input[1]).bitwidth() != 1:
-                continue
+            w, consumer, a = found
             w_new = a * w
             assert w_new.shape == w.shape, "1-bit Mul changed the weight shape"
-            if np.all(model.get_tensor_datatype(n.input[1]).allowed(w_new)):
-                model.set_initializer(n.input[1], w_new)
-                n.output[0] = consumer.output[0]
-                model.graph.node.remove(consumer)
-                graph_modified = True
+            graph_modified |= _absorb_if_allowed(model, n, consumer, w_new)
         return model, graph_modified
 
 
@@ -432,26 +448,15 @@ class Absorb1BitMulIntoConvVectorised(Transformation):
     def apply(self, model):
         graph_modified = False
         for n in list(model.graph.node):
-            if n.op_type != "Conv" or model.is_fork_node(n):
+            found = _one_bit_mul_after(model, n, "Conv")
+            if found is None:
                 continue
-            w = model.get_initializer(n.input[1])
-            consumer = model.find_consumer(n.output[0])
-            if w is None or consumer is None or consumer.op_type != "Mul":
-                continue
-            a = model.get_initializer(consumer.input[1])
-            if a is None or model.get_tensor_datatype(consumer.input[1]).bitwidth() != 1:
-                continue
-            is_scalar = np.prod(a.shape) == 1
-            is_1d = len([d for d in a.shape if d > 1]) == 1
-            if not (is_scalar or is_1d):
-                continue
+            w, consumer, a = found
+            if not (np.prod(a.shape) == 1 or len([d for d in a.shape if d > 1]) == 1):
+                continue  # only scalar or per-channel factors
             w_new = a.reshape(-1, 1, 1, 1) * w
             assert w_new.shape == w.shape, "1-bit Mul changed the conv weight shape"
-            if np.all(model.get_tensor_datatype(n.input[1]).allowed(w_new)):
-                model.set_initializer(n.input[1], w_new)
-                n.output[0] = consumer.output[0]
-                model.graph.node.remove(consumer)
-                graph_modified = True
+            graph_modified |= _absorb_if_allowed(model, n, consumer, w_new)
         return model, graph_modified
 
 
