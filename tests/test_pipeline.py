@@ -64,7 +64,7 @@ def test_compare_every_stage_agrees(build_dir, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "| RTL sim (verilator) | 300 |" in md and f"{N}/{N}" in md
     html = (tmp_path / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 3
+    assert html.count("data:image/png;base64,") >= 4 and "agreement_matrix" in html
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["stages"]) == len(stages)
 

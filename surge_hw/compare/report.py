@@ -26,6 +26,12 @@ class StageResult:
     wall_s: float | None = None
     divergence: str | None = None  # first diverging layer, when the locator ran
     extra: dict = field(default_factory=dict)
+    labels: np.ndarray | None = field(default=None, repr=False)  # per-image top-1, for the agreement matrix
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("labels")
+        return d
 
     @classmethod
     def measured(cls, name: str, labels: np.ndarray, ints: np.ndarray | None, ref_labels: np.ndarray,
@@ -35,7 +41,7 @@ class StageResult:
                    accuracy=float((labels == true_labels[:n]).mean()),
                    label_agree=int((labels == ref_labels[:n]).sum()),
                    int_agree=None if ints is None else int((ints.reshape(n, -1) == ref_ints[:n].reshape(n, -1)).all(1).sum()),
-                   wall_s=wall_s, **kw)
+                   wall_s=wall_s, labels=np.asarray(labels), **kw)
 
     @property
     def bit_exact(self) -> bool | None:
@@ -92,6 +98,22 @@ def plots(stages: list[StageResult], estimates: dict | None, history: list | Non
     out["agreement"] = _png(fig)
     plt.close(fig)
 
+    with_labels = [s for s in ran if s.labels is not None]
+    if len(with_labels) >= 2:
+        n = min(len(s.labels) for s in with_labels)
+        m = np.array([[100 * np.mean(a.labels[:n] == b.labels[:n]) for b in with_labels] for a in with_labels])
+        fig, ax = plt.subplots(figsize=(6, 5))
+        im = ax.imshow(m, vmin=min(90, m.min()), vmax=100, cmap="viridis")
+        names = [s.name for s in with_labels]
+        ax.set_xticks(range(len(names)), names, rotation=35, ha="right"), ax.set_yticks(range(len(names)), names)
+        for i in range(len(names)):
+            for j in range(len(names)):
+                ax.text(j, i, f"{m[i, j]:.1f}", ha="center", va="center", fontsize=7, color="w" if m[i, j] < 99 else "k")
+        ax.set_title(f"label agreement between stages (% of {n} images)")
+        fig.colorbar(im, ax=ax)
+        out["agreement_matrix"] = _png(fig)
+        plt.close(fig)
+
     if history:
         fig, ax = plt.subplots(figsize=(7, 3))
         ep = [r["epoch"] for r in history]
@@ -126,7 +148,7 @@ def write_report(out_dir: str | os.PathLike, stages: list[StageResult], meta: di
         md.append(f"- **{k}**: {v}")
     paths = {"md": out_dir / "report.md", "json": out_dir / "report.json", "html": out_dir / "report.html"}
     _atomic_text(paths["md"], "\n".join(md) + "\n")
-    _atomic_text(paths["json"], json.dumps({"meta": meta, "stages": [asdict(s) for s in stages],
+    _atomic_text(paths["json"], json.dumps({"meta": meta, "stages": [s.to_dict() for s in stages],
                                             "estimates": estimates}, indent=2, default=str))
     imgs = plots(stages, estimates, history)
     body = [f"<h1>Hardware vs software — {html.escape(str(meta.get('title', '')))}</h1>",
