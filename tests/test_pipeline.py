@@ -127,3 +127,23 @@ def test_stage_errors_name_the_fix(tmp_path):
     r = subprocess.run([sys.executable, "-m", "surge_hw.cli", "export", str(tmp_path / "none.pt"), "--out",
                         str(tmp_path / "x")], capture_output=True, text=True)
     assert r.returncode == 2 and "does not exist" in r.stderr and not (tmp_path / "x" / "model.qonnx.onnx").exists()
+
+
+@pytest.mark.parametrize("graph,uint8", [("02_finn.onnx", False), ("05_hw_layers.onnx", True)])
+def test_locator_names_layer_in_finn_graphs(build_dir, graph, uint8):
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from surge_hw.compare.stage import graph_stage
+
+    golden, info = load_golden(build_dir, N)
+    model, _ = model_from_checkpoint(info["checkpoint"])
+    torch_layers = torch_layer_outputs(model, golden.images)
+    g = ModelWrapper(str(build_dir / graph))
+    matmuls = [n for n in g.graph.node if n.op_type in ("MatMul", "XnorPopcountMatMul") or n.op_type.startswith("MVAU")]
+    w = g.get_initializer(matmuls[1].input[1]).copy()  # the second binary layer's weights
+    w[:, 0] = (1 - w[:, 0]) if set(np.unique(w)) <= {0, 1} else -w[:, 0]  # flip every weight of neuron 0
+    g.set_initializer(matmuls[1].input[1], w)
+    names = [f"layer{i}" for i in range(len(torch_layers))]
+    res = graph_stage("broken", g, uint8, golden, torch_layers, names, info)
+    assert res.int_agree < N
+    assert res.extra["divergence"]["layer_index"] == 2 and res.extra["divergence"]["elements"][0] == 0

@@ -32,23 +32,27 @@ from .report import StageResult, write_report
 GRAPH_STAGES = [("QONNX exec", "01_qonnx.onnx", False), ("FINN-ONNX", "02_finn.onnx", False),
                 ("streamlined", "04_streamlined.onnx", True), ("HW layers", "05_hw_layers.onnx", True),
                 ("folded (FINN exec)", None, True)]
-HW_LAYER_PREFIXES = ("Thresholding", "MVAU")
+# Nodes whose outputs are the hardware layers' outputs: activation quantizers (QONNX), thresholds (FINN) and
+# HW layers; the last binary layer's output is taken from the last MatMul-like node.
+LAYER_OUTPUT_OPS = ("BipolarQuant", "MultiThreshold", "Thresholding", "MVAU")
 
 
-def _folded_model(build_dir: Path) -> ModelWrapper:
-    parent = ModelWrapper(str(build_dir / "06_dataflow_parent.onnx"))
-    return inline_partition(parent, despecialize(ModelWrapper(str(build_dir / "folded.onnx"))))
+def layer_nodes(model: ModelWrapper) -> list:
+    """Per-layer output nodes in graph order: activation quantizers/thresholds on data (not on weights)."""
+    inits = {t.name for t in model.graph.initializer}
+    return [n for n in model.graph.node if n.op_type.startswith(LAYER_OUTPUT_OPS) and n.input[0] not in inits]
 
 
-def _hw_layer_outputs(model: ModelWrapper, raw: dict) -> list[np.ndarray] | None:
-    nodes = [n for n in model.graph.node if n.op_type.startswith(HW_LAYER_PREFIXES)]
-    if not nodes:
-        return None
+def graph_layer_outputs(model: ModelWrapper, raw: dict, dots: np.ndarray, mw_last: int) -> list[np.ndarray]:
+    """Each layer's output in the hardware's encoding (bits; popcount for the last layer), from a FINN/QONNX
+    execution context, to compare with :func:`torch_layer_outputs`."""
     outs = []
-    for i, n in enumerate(nodes):
-        v = raw[n.output[0]].reshape(len(raw[n.output[0]]), -1)
-        # binary streams carry bits; FINN executes BIPOLAR tensors as +-1: map both to {0,1}
-        outs.append(v.astype(np.int64) if i == len(nodes) - 1 else (v > 0).astype(np.int64))
+    for n in layer_nodes(model):
+        if n.op_type.startswith("MVAU") and n is layer_nodes(model)[-1]:
+            break  # the last MVAU is the last layer: taken from dots below
+        v = raw[n.output[0]]
+        outs.append((v.reshape(len(v), -1) > 0).astype(np.int64))  # +-1 (bipolar) or {0,1} -> bits
+    outs.append(((dots + mw_last) // 2).astype(np.int64))
     return outs
 
 
@@ -58,8 +62,8 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
     if not uint8:
         images = images / np.float32(255.0)
     last = last_layer_node(model)
-    hw_nodes = [n.output[0] for n in model.graph.node if n.op_type.startswith(HW_LAYER_PREFIXES)]
-    wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name] + hw_nodes))
+    taps = [n.output[0] for n in layer_nodes(model)]
+    wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name] + taps))
     t = time.perf_counter()
     raw = execute_batched(model, images, wanted, chunk=512, progress=True, desc=name)
     wall = time.perf_counter() - t
@@ -67,9 +71,11 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
     labels = raw[model.graph.output[0].name].reshape(len(images), -1).argmax(1)
     res = StageResult.measured(name, labels, dots, golden.logits.argmax(1), golden.int_dots, golden.labels, wall)
     if res.int_agree != res.n_images:
-        layers = _hw_layer_outputs(model, raw)
-        div = first_divergence(torch_layers, layers, layer_names) if layers and len(layers) == len(torch_layers) else None
+        layers = graph_layer_outputs(model, raw, dots, info["mw_last"])
+        div = first_divergence(torch_layers, layers, layer_names) if len(layers) == len(torch_layers) else None
         res.divergence = div.describe() if div else f"integer outputs differ at node {last.name}"
+        if div:
+            res.extra["divergence"] = div.__dict__
     return res
 
 
