@@ -4,11 +4,9 @@ Every stage must reproduce PyTorch's integer outputs exactly on real test images
 """
 import importlib.util
 import json
-import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -76,7 +74,7 @@ def test_locator_names_layer_with_flipped_weight_bit(build_dir, tmp_path):
     broken = tmp_path / "rtl"
     shutil.copytree(build_dir / "rtl", broken)
     target = load_ir(build_dir).layers[2]  # the second MVAU (a thresholded hidden layer)
-    mem = next(broken.glob(f"l2_*weights.mem"))
+    mem = next(broken.glob("l2_*weights.mem"))
     lines = mem.read_text().split()
     word = int(lines[0], 16) ^ 1  # one weight bit: PE 0, SIMD lane 0 of the first word
     lines[0] = format(word, f"0{len(lines[0])}x")

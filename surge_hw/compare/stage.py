@@ -37,6 +37,12 @@ GRAPH_STAGES = [("QONNX exec", "01_qonnx.onnx", False), ("FINN-ONNX", "02_finn.o
 LAYER_OUTPUT_OPS = ("BipolarQuant", "MultiThreshold", "Thresholding", "MVAU")
 
 
+def _folded_model(build_dir: Path) -> ModelWrapper:
+    """The parent graph with the folded partition inlined, its specialized layers made executable in python."""
+    parent = ModelWrapper(str(build_dir / "06_dataflow_parent.onnx"))
+    return inline_partition(parent, despecialize(ModelWrapper(str(build_dir / "folded.onnx"))))
+
+
 def layer_nodes(model: ModelWrapper) -> list:
     """Per-layer output nodes in graph order: activation quantizers/thresholds on data (not on weights)."""
     inits = {t.name for t in model.graph.initializer}
