@@ -23,7 +23,7 @@ from ..finn.golden import execute_batched, integer_dot, last_layer_node
 from ..finn.stage import read_build_info
 from ..rtl.stage import load_ir
 from ..sim.rtlsim import simulate
-from ..sim.stage import load_golden, popcounts_to_dots
+from ..sim.stage import labels_from_dots, load_golden, popcounts_to_dots
 from ..train.checkpoint import model_from_checkpoint
 from .layers import first_divergence, torch_layer_outputs
 from .report import StageResult, write_report
@@ -53,8 +53,9 @@ def graph_layer_outputs(model: ModelWrapper, raw: dict, dots: np.ndarray, mw_las
     """Each layer's output in the hardware's encoding (bits; popcount for the last layer), from a FINN/QONNX
     execution context, to compare with :func:`torch_layer_outputs`."""
     outs = []
-    for n in layer_nodes(model):
-        if n.op_type.startswith("MVAU") and n is layer_nodes(model)[-1]:
+    nodes = layer_nodes(model)
+    for n in nodes:
+        if n.op_type.startswith("MVAU") and n is nodes[-1]:
             break  # the last MVAU is the last layer: taken from dots below
         v = raw[n.output[0]]
         outs.append((v.reshape(len(v), -1) > 0).astype(np.int64))  # +-1 (bipolar) or {0,1} -> bits
@@ -91,7 +92,7 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
     n = len(golden)
     res = simulate(rtl_dir, golden.images.reshape(n, -1), simulator=simulator, taps=True)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
-    labels = (info["label_sign"] * dots).argmax(1)
+    labels = labels_from_dots(dots, info)
     out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
                                golden.labels, res.wall_s,
                                extra={"initiation_interval": res.initiation_interval,

@@ -31,6 +31,12 @@ def popcounts_to_dots(popcounts: np.ndarray, mw_last: int) -> np.ndarray:
     return 2 * np.asarray(popcounts, dtype=np.int64) - mw_last
 
 
+def labels_from_dots(dots: np.ndarray, info: dict) -> np.ndarray:
+    """Top-1 labels from the last layer's integer dots: the trailing per-tensor scale only flips the order
+    when negative (``label_sign``), so no float post-processing is needed."""
+    return (info["label_sign"] * np.asarray(dots)).argmax(1)
+
+
 def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, simulator: str = "verilator",
                       out_stall: float = 0.0, in_gap: float = 0.0, taps: bool = False,
                       progress: bool = True) -> tuple[dict, SimResult]:
@@ -43,7 +49,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
     res = simulate(rtl, golden.images.reshape(n, -1), simulator=simulator, progress=progress, taps=taps,
                    out_stall=out_stall, in_gap=in_gap)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
-    labels = (info["label_sign"] * dots).argmax(1)
+    labels = labels_from_dots(dots, info)
     torch_labels = golden.logits.argmax(1)
     int_eq = (dots == golden.int_dots).all(1)
     man = json.loads((rtl / "manifest.json").read_text())
