@@ -214,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="fast_hadamard_transform")  # Brevitas import-time notice
+    if not sys.stderr.isatty():  # logs and CI: a progress line every 10 s, not a redraw every 0.1 s
+        os.environ.setdefault("TQDM_MININTERVAL", "10")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
