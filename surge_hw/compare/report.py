@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ..artefacts import write_text_atomic
 
 
 @dataclass
@@ -147,8 +148,8 @@ def write_report(out_dir: str | os.PathLike, stages: list[StageResult], meta: di
     for k, v in meta.get("notes", {}).items():
         md.append(f"- **{k}**: {v}")
     paths = {"md": out_dir / "report.md", "json": out_dir / "report.json", "html": out_dir / "report.html"}
-    _atomic_text(paths["md"], "\n".join(md) + "\n")
-    _atomic_text(paths["json"], json.dumps({"meta": meta, "stages": [s.to_dict() for s in stages],
+    write_text_atomic(paths["md"], "\n".join(md) + "\n")
+    write_text_atomic(paths["json"], json.dumps({"meta": meta, "stages": [s.to_dict() for s in stages],
                                             "estimates": estimates}, indent=2, default=str))
     imgs = plots(stages, estimates, history)
     body = [f"<h1>Hardware vs software — {html.escape(str(meta.get('title', '')))}</h1>",
@@ -161,7 +162,7 @@ def write_report(out_dir: str | os.PathLike, stages: list[StageResult], meta: di
             "body{font-family:sans-serif;max-width:1000px;margin:2em auto}table{border-collapse:collapse}"
             "td,th{border:1px solid #bbb;padding:4px 8px;text-align:right}td:first-child{text-align:left}"
             "</style></head><body>" + "\n".join(body) + "</body></html>")
-    _atomic_text(paths["html"], page)
+    write_text_atomic(paths["html"], page)
     return paths
 
 
@@ -172,8 +173,3 @@ def _md_table_to_html(table: str) -> str:
     r = "".join("<tr>" + "".join(f"<td>{html.escape(c.strip())}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{h}</tr>{r}</table>"
 
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

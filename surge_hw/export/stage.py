@@ -5,7 +5,6 @@ labels, logits) and ``export_info.json`` (provenance: checkpoint, dataset, model
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from ..train.checkpoint import model_from_checkpoint
 from .golden import GoldenSet
 from .qonnx_export import ExportError, export_qonnx_model
 from .reference import make_golden_set
+from ..artefacts import write_json_atomic
 
 ONNX_NAME, GOLDEN_NAME, INFO_NAME = "model.qonnx.onnx", "golden.npz", "export_info.json"
 
@@ -66,9 +66,7 @@ def export_checkpoint(ckpt: str | os.PathLike, out_dir: str | os.PathLike, n_ima
     info = {"checkpoint": str(Path(ckpt).resolve()), "dataset": dataset, "model_config": state["model_config"],
             "n_images": n, "torch_top1": top1, "surge_trained": bool(state.get("surge")),
             "label_sign": label_sign(model), "mw_last": int(model.last_binary_layer.weight.shape[1])}
-    tmp = out_dir / f".{INFO_NAME}.tmp"
-    tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, out_dir / INFO_NAME)
+    write_json_atomic(out_dir / INFO_NAME, info)
     print(f"export: wrote {onnx_path} (pure BNN, aux branches dropped) and {out_dir / GOLDEN_NAME} "
           f"({n} {dataset} test images, PyTorch top-1 {100 * top1:.2f} %)")
     return ExportResult(out_dir, onnx_path, out_dir / GOLDEN_NAME, n, top1)

@@ -20,6 +20,7 @@ from finn.transformation.fpgadataflow.annotate_cycles import AnnotateCycles
 
 from .folding import DEVICE_RESOURCES, FoldingChoice
 from .passes import is_hw_node
+from ..artefacts import write_text_atomic
 
 LAYER_ATTRS = ("MW", "MH", "PE", "SIMD", "NumChannels", "IFMChannels", "Channels", "numInputVectors",
                "inputDataType", "weightDataType", "outputDataType", "accDataType", "binaryXnorMode",
@@ -70,19 +71,13 @@ def compute_estimates(model: ModelWrapper, fpgapart: str, fclk_mhz: float, board
     }
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_estimates_json(estimates: dict, folding: FoldingChoice | None, path: Path) -> Path:
     data = dict(estimates)
     if folding is not None:
         data["folding"] = {"cycle_budget": folding.cycle_budget, "io_floor_cycles": folding.io_floor_cycles,
                            "lut_budget": folding.lut_budget, "bram_budget": folding.bram_budget,
                            "explanation": folding.explanation}
-    _atomic_write(path, json.dumps(data, indent=2, default=_json_default) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, default=_json_default) + "\n")
     return path
 
 
@@ -131,7 +126,7 @@ def write_report_md(path: Path, estimates: dict, folding: FoldingChoice | None, 
     if notes:
         out += ["", "## Notes", "", *[f"- {n}" for n in notes]]
     out += ["", "## Artefacts", "", *[f"- `{name}`: {desc}" for name, desc in artefacts.items()], ""]
-    _atomic_write(path, "\n".join(out))
+    write_text_atomic(path, "\n".join(out))
     return path
 
 

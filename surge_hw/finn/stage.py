@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .flow import BuildResult, build
 from .vivado import build_bitfile, vivado_available
+from ..artefacts import write_json_atomic
 
 INFO_NAME = "build_info.json"
 
@@ -31,10 +32,7 @@ def build_from_export(source: str | os.PathLike, build_dir: str | os.PathLike, b
     info.update({"export_dir": str(export_dir.resolve()), "onnx": str(onnx.resolve()), "board": board,
                  "golden": str(golden.resolve()) if golden.is_file() else None,
                  "golden_checks": [g.to_dict() for g in result.golden]})
-    path = Path(build_dir) / INFO_NAME
-    tmp = path.with_name(f".{INFO_NAME}.tmp")
-    tmp.write_text(json.dumps(info, indent=2, default=str))
-    os.replace(tmp, path)
+    write_json_atomic(Path(build_dir) / INFO_NAME, info)
     if vivado_available():
         status = build_bitfile(build_dir, board)
         print(f"build: {status}")

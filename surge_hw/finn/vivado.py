@@ -19,6 +19,7 @@ from qonnx.custom_op.registry import getCustomOp
 
 from .errors import FinnFlowError
 from .passes import is_hw_node
+from ..artefacts import write_text_atomic
 
 BOARDS = {"Pynq-Z1": "xc7z020clg400-1", "Pynq-Z2": "xc7z020clg400-1"}
 CONFIG_NAME = "dataflow_build_config.json"
@@ -144,9 +145,7 @@ def make_build_config(board: str = "Pynq-Z2", fclk_mhz: float = 100.0):
 def write_build_config(build_dir: Path, board: str = "Pynq-Z2", fclk_mhz: float = 100.0) -> Path:
     cfg = make_build_config(board, fclk_mhz)
     path = Path(build_dir) / CONFIG_NAME
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(json.loads(cfg.to_json()), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(json.loads(cfg.to_json()), indent=2) + "\n")
     return path
 
 

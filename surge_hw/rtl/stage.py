@@ -13,6 +13,7 @@ from pathlib import Path
 from .from_finn import accelerator_from_finn
 from .generate import generate_rtl
 from .ir import Accelerator
+from ..artefacts import write_json_atomic
 
 RTL_DIR, IR_DIR, RESOURCES = "rtl", "rtl_ir", "rtl_resources.json"
 
@@ -51,9 +52,7 @@ def synth_resources(build_dir: str | os.PathLike) -> dict:
     out = {"yosys": {k: v for k, v in res.items() if k != "cells_by_type"}, "finn_estimate": finn_est,
            "xc7z020": ZYNQ_7020,
            "lut_utilisation_pct": 100.0 * res["lut_total"] / ZYNQ_7020["lut"]}
-    tmp = build_dir / f".{RESOURCES}.tmp"
-    tmp.write_text(json.dumps(out, indent=2, default=str))
-    os.replace(tmp, build_dir / RESOURCES)
+    write_json_atomic(build_dir / RESOURCES, out)
     print(f"rtl: yosys synth_xilinx: {res['lut_total']:,} LUT ({out['lut_utilisation_pct']:.1f} % of xc7z020), "
           f"{res['ff']:,} FF, {res['bram36']} BRAM36; FINN estimate {finn_est.get('LUT', '?')} LUT -> "
           f"{build_dir / RESOURCES}")

@@ -15,6 +15,7 @@ import numpy as np
 from ..export.golden import GoldenSet
 from ..finn.stage import read_build_info
 from .rtlsim import SimResult, simulate
+from ..artefacts import write_json_atomic
 
 RESULT_NAME, OUTPUTS_NAME = "rtlsim.json", "rtlsim_outputs.npz"
 
@@ -70,9 +71,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
         "per_image_int_equal": int_eq.astype(int).tolist(),
     }
     np.savez_compressed(build_dir / OUTPUTS_NAME, popcounts=res.outputs, dots=dots, labels=labels)
-    tmp = build_dir / f".{RESULT_NAME}.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, build_dir / RESULT_NAME)
+    write_json_atomic(build_dir / RESULT_NAME, summary, indent=1)
     print(f"rtlsim: {summary['int_equal_images']}/{n} images bit-exact vs PyTorch, labels {summary['label_equal_images']}"
           f"/{n}, accuracy {100 * summary['accuracy']:.2f} %; II {res.initiation_interval:.1f} cycles "
           f"(FINN estimate {finn_cycles}), latency {res.cycles_per_image} cycles; {res.wall_s:.1f} s -> "

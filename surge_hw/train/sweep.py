@@ -42,6 +42,7 @@ from ..data import DATASETS
 from .estimators import ESTIMATOR_NAMES, EstimatorState
 from .models import MODELS
 from .surge import SurgeConfig
+from ..artefacts import write_json_atomic, write_text_atomic
 
 TOP_KEYS = {"name", "description", "models", "datasets", "estimators", "seeds", "epochs", "batch_size", "lr",
             "weight_decay", "optimizer", "base_estimator", "max_train", "max_steps", "surge", "estimator_state",
@@ -302,9 +303,7 @@ def write_result(cell: Cell, run_dir: Path) -> dict:
         "epoch_s_mean": summary["epoch_s_mean"], "train_s_total": round(sum(r["epoch_s"] for r in history), 3),
         "device": summary.get("device"), "history": history, "train_config": cell.train,
     }
-    tmp = run_dir / "result.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2, default=str))
-    os.replace(tmp, run_dir / "result.json")
+    write_json_atomic(run_dir / "result.json", result)
     return result
 
 
@@ -350,9 +349,7 @@ def run_sweep(config: dict | str | os.PathLike, out_dir: str | os.PathLike, prog
             session["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         except OSError:
             pass
-        tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sweep_state, indent=2))
-        os.replace(tmp, state_file)
+        write_json_atomic(state_file, sweep_state)
 
     todo = [c for c in all_cells if states[c.name] != "done"]
     skipped = [c.name for c in all_cells if states[c.name] == "done"]
@@ -580,10 +577,8 @@ def summarize(out_dir: str | os.PathLike) -> dict:
                "cells_expected": len(expected), "cells_finished": len(runs),
                "missing": [c.name for c in expected if not (out_dir / "runs" / c.name / "result.json").exists()],
                "groups": groups, "runs": runs}
-    tmp = out_dir / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2, default=str))
-    os.replace(tmp, out_dir / "results.json")
-    (out_dir / "table.md").write_text(_table_md(results, main_names, ab_names, baselines))
+    write_json_atomic(out_dir / "results.json", results)
+    write_text_atomic(out_dir / "table.md", _table_md(results, main_names, ab_names, baselines))
     _plots(out_dir, groups, main_names, ab_names)
     print(f"summary: wrote {out_dir / 'results.json'}, {out_dir / 'table.md'}, accuracy.png, curves.png, "
           f"epoch_time.png in {out_dir}")

@@ -6,7 +6,6 @@ uninterrupted one would, and every estimator in a comparison sees the same order
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 import time
@@ -18,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..artefacts import write_json_atomic
 from ..data import load_dataset
 from .checkpoint import load_checkpoint, save_checkpoint
 from .estimators import ESTIMATOR_NAMES, EstimatorState
@@ -161,7 +161,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
 
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
-        _write_json(out_dir / "config.json", {"train": asdict(cfg), "model": model.cfg.to_dict()})
+        write_json_atomic(out_dir / "config.json", {"train": asdict(cfg), "model": model.cfg.to_dict()})
     writer = _tensorboard(out_dir, cfg) if rank == 0 else None
     t0 = time.time()
     epochs = tqdm(range(start_epoch, cfg.epochs), desc="epochs", disable=not cfg.progress or rank != 0,
@@ -219,7 +219,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
     wall = time.time() - t0
     final_acc = history[-1]["test_acc"] if history else evaluate(model, x_test, y_test, device=device)
     if rank == 0:
-        _write_json(out_dir / "summary.json", {
+        write_json_atomic(out_dir / "summary.json", {
             "model": cfg.model, "dataset": cfg.dataset, "estimator": cfg.estimator, "seed": cfg.seed,
             "epochs": cfg.epochs, "test_acc": final_acc, "best_test_acc": max(r["test_acc"] for r in history),
             "wall_s_this_run": round(wall, 2), "epoch_s_mean": float(np.mean([r["epoch_s"] for r in history])),
@@ -249,12 +249,6 @@ def _tensorboard(out_dir: Path, cfg: TrainConfig):
     except ImportError:
         return None
     return SummaryWriter(str(out_dir / "tb"))
-
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
 
 
 def _write_history(out_dir: Path, history: list) -> None:

@@ -1,0 +1,31 @@
+"""Writing stage artefacts atomically: a temp file in the target directory, then ``os.replace``.
+
+A crash or Ctrl-C mid-write leaves the previous file (or none), never half of one. Every stage writes its
+JSON/Markdown/HTML outputs through these two functions.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; artefacts are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
+    """JSON with ``default=str`` so paths and numpy scalars in reports serialise."""
+    return write_text_atomic(path, json.dumps(obj, indent=indent, default=str))
