@@ -19,11 +19,19 @@ BLOCK_PARAMS = {
         dict(MW=16, MH=8, SIMD=1, PE=1, N_THRES=3, ACC_W=5, OUT_W=2, TW=5),
         dict(MW=1, MH=1, SIMD=1, PE=1, N_THRES=1, ACC_W=1, OUT_W=1, TW=2),
     ],
+    "mvau_int": [
+        dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),
+        dict(MW=9, MH=8, SIMD=9, PE=8, IN_W=8, IN_SIGNED=1, N_THRES=0, ACC_W=12, OUT_W=12, TW=12),
+        dict(MW=17, MH=4, SIMD=1, PE=2, IN_W=4, IN_SIGNED=0, N_THRES=2, ACC_W=9, OUT_W=2, TW=10),
+        dict(MW=1, MH=1, SIMD=1, PE=1, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=9, OUT_W=1, TW=9),
+    ],
     "thresholding": [
         dict(C=8, PE=2), dict(C=8, PE=8, IN_SIGNED=1, N_THRES=3, OUT_W=2), dict(C=4, PE=1, IN_W=4, TW=5),
     ],
     "axis_fifo": [dict(WIDTH=8, DEPTH=32), dict(WIDTH=1, DEPTH=1), dict(WIDTH=9, DEPTH=5)],
     "axis_dwc": [dict(IN_W=8, OUT_W=16), dict(IN_W=16, OUT_W=4), dict(IN_W=8, OUT_W=8), dict(IN_W=1, OUT_W=2)],
+    "maxpool": [dict(C=8, PE=2, K=4, ELEM_W=1), dict(C=12, PE=3, K=9, ELEM_W=4, SIGNED=1),
+                dict(C=5, PE=5, K=1, ELEM_W=3, SIGNED=1), dict(C=1, PE=1, K=2, ELEM_W=1, SIGNED=1)],
 }
 CASES = [(b, p) for b, ps in BLOCK_PARAMS.items() for p in ps]
 

@@ -123,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a BNN with SURGE or a baseline estimator")
     t.add_argument("--model", choices=["tfc", "sfc", "lfc", "cnv"])
-    t.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10"])
+    t.add_argument("--dataset", choices=["mnist", "fashion_mnist", "cifar10", "mnist32", "fashion_mnist32"],
+                   help="cnv takes 32x32 images: mnist/fashion_mnist become mnist32/fashion_mnist32 (zero-padded)")
     t.add_argument("--estimator", help="surge | ste | identity | approx_sign | ede | reste")
     t.add_argument("--base-estimator", dest="base_estimator", help="SURGE's binary-path surrogate (default ste)")
     t.add_argument("--epochs", type=int)

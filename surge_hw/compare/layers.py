@@ -1,9 +1,11 @@
 """Per-layer intermediates in the hardware's encoding, and the first layer where two stages disagree.
 
-The accelerator's layer i (Thresholding, then one MVAU per binary block) outputs exactly what PyTorch's block
-i+1 receives after its activation quantizer, as bits (+1 -> 1, -1 -> 0); the last MVAU outputs the popcount
-``(dot + MW) / 2`` of the last QuantLinear's +-1 dot product. So PyTorch forward hooks give a reference for
-every RTL stream tap.
+The accelerator's activation layers (Thresholding, then one MVAU per binary block) output exactly what
+PyTorch's block i+1 receives after its activation quantizer: bits (+1 -> 1, -1 -> 0) for binary activations,
+the integer code (value / scale) for a multi-bit input quantizer (CNV's INT8 input layer); feature maps in the
+stream's NHWC order. The last MVAU outputs the popcount ``(dot + MW) / 2`` of the last QuantLinear's +-1 dot
+product. So PyTorch forward hooks give a reference for every RTL activation tap (sliding windows and pools in
+between have no PyTorch counterpart: :data:`ACTIVATION_KINDS` selects the taps that do).
 """
 from __future__ import annotations
 
@@ -13,8 +15,26 @@ import numpy as np
 import torch
 
 
+ACTIVATION_KINDS = ("threshold", "mvau_binary", "mvau_int")
+
+
 def _value(t):
     return t.value if hasattr(t, "value") else t
+
+
+def _stream_layout(t: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) feature maps -> (N, H*W*C), the accelerator's stream order; vectors flattened."""
+    return (t.permute(0, 2, 3, 1) if t.dim() == 4 else t).flatten(1)
+
+
+def _act_code(out) -> torch.Tensor:
+    """Integer code of an activation quantizer's output: bits for +-1, value / scale for multi-bit."""
+    v = _value(out)
+    scale = getattr(out, "scale", None)
+    bits = getattr(out, "bit_width", None)
+    if bits is not None and float(bits) > 1 and scale is not None:
+        return (v / scale).round().to(torch.int64)
+    return (v > 0).to(torch.int64)
 
 
 @torch.no_grad()
@@ -26,7 +46,7 @@ def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000) -> l
     hooks = []
     for i, block in enumerate(blocks):
         hooks.append(block.act.register_forward_hook(
-            lambda m, inp, out, i=i: captured[i].append((_value(out).flatten(1) > 0).to(torch.int64))))
+            lambda m, inp, out, i=i: captured[i].append(_stream_layout(_act_code(out)))))
     last = blocks[-1].op
     mw = last.weight.shape[1]
     hooks.append(last.register_forward_hook(

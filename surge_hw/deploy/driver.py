@@ -16,9 +16,9 @@ from typing import Protocol
 import numpy as np
 
 try:  # inside the package
-    from surge_hw.rtl.packing import beat_bytes, pack, unpack
+    from surge_hw.rtl.packing import beat_bytes, pack, stream_order, unpack
 except ImportError:  # on the board: packing.py sits beside this file
-    from packing import beat_bytes, pack, unpack  # type: ignore
+    from packing import beat_bytes, pack, stream_order, unpack  # type: ignore
 
 
 class StreamBackend(Protocol):
@@ -48,7 +48,7 @@ class BNNDriver:
     def execute(self, images_uint8: np.ndarray) -> np.ndarray:
         """(N, ...) uint8 images -> (N, out_elems) integer outputs of the last layer (popcounts)."""
         io = self.io
-        x = np.asarray(images_uint8).reshape(len(images_uint8), -1)
+        x = stream_order(images_uint8)
         if x.shape[1] != io["in_elems"]:
             raise ValueError(f"images have {x.shape[1]} pixels, the accelerator takes {io['in_elems']}")
         beats = pack(x, io["in_bits"], io["in_per_beat"])

@@ -3,8 +3,11 @@
 Supported FINN node types (any backend suffix: ``MVAU``, ``MVAU_hls``, ``MVAU_rtl``, ...):
 - ``MVAU`` with ``binaryXnorMode=1``: weights (MW, MH) in {0,1} (or BIPOLAR {-1,+1}), optional thresholds
   (MH, steps) on the popcount. Becomes :class:`~surge_hw.rtl.ir.BinaryMVAU` (weights transposed to (MH, MW)).
-- ``Thresholding``: thresholds (C, steps) on an integer stream (the uint8 input layer). Becomes
-  :class:`~surge_hw.rtl.ir.ThresholdLayer`.
+- ``MVAU`` with an integer input and BIPOLAR weights (CNV's first layer): :class:`~surge_hw.rtl.ir.IntegerMVAU`.
+- ``Thresholding``: thresholds (C, steps) on an integer stream (the uint8 input layer), ``ActVal`` as the
+  output bias. Becomes :class:`~surge_hw.rtl.ir.ThresholdLayer`.
+- ``ConvolutionInputGenerator`` (sliding window, plain or depthwise): :class:`~surge_hw.rtl.ir.SlidingWindow`.
+- ``Pool`` with ``Function=MaxPool``: :class:`~surge_hw.rtl.ir.MaxPool`.
 - ``StreamingFIFO`` / ``StreamingDataWidthConverter``: skipped; the generator inserts its own FIFOs and
   width converters from the IR's PE/SIMD.
 Anything else is an :class:`~surge_hw.rtl.ir.IRError` naming the node.
@@ -19,7 +22,7 @@ from qonnx.core.datatype import DataType
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
-from .ir import Accelerator, BinaryMVAU, IRError, ThresholdLayer
+from .ir import Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer
 
 SKIPPED = ("StreamingFIFO", "StreamingDataWidthConverter")
 
@@ -64,25 +67,38 @@ def _thresholds(model: ModelWrapper, node, channels: int, lo: int, hi: int) -> n
     return np.sort(ceil_thresholds(t, lo, hi), axis=1)
 
 
-def mvau_layer(model: ModelWrapper, node) -> BinaryMVAU:
-    inst = getCustomOp(node)
-    a = inst.get_nodeattr
-    mw, mh = a("MW"), a("MH")
-    if not a("binaryXnorMode"):
-        wdt, idt = a("weightDataType"), a("inputDataType")
-        raise IRError(f"{node.name}: MVAU with input {idt} x weights {wdt} is not binary XNOR-popcount; the open "
-                      f"backend builds binary (w1a1) MVAUs only (use the FINN/Vivado path for other layers)")
-    w = np.asarray(model.get_initializer(node.input[1]))
-    if w.shape != (mw, mh):
-        raise IRError(f"{node.name}: weight shape {w.shape} != (MW, MH) = ({mw}, {mh})")
+def _bipolar_bits(node, w: np.ndarray) -> np.ndarray:
+    """Weights as bits 1 <-> +1, 0 <-> -1 (FINN stores XNOR weights as {0,1}, bipolar ones as {-1,+1})."""
     if np.isin(w, (-1, 1)).all() and (w == -1).any():
         w = (w + 1) // 2
     if not np.isin(w, (0, 1)).all():
         raise IRError(f"{node.name}: non-binary weights (values {np.unique(w)[:6]}) in a binary MVAU")
-    thresholds = None if a("noActivation") else _thresholds(model, node, mh, 0, mw)
-    return BinaryMVAU(name=node.name, mw=mw, mh=mh, simd=a("SIMD"), pe=a("PE"),
-                      weights=np.ascontiguousarray(w.T.astype(np.uint8)), thresholds=thresholds,
-                      num_vectors=int(math.prod(a("numInputVectors"))))
+    return np.ascontiguousarray(w.T.astype(np.uint8))
+
+
+def mvau_layer(model: ModelWrapper, node) -> BinaryMVAU:
+    inst = getCustomOp(node)
+    a = inst.get_nodeattr
+    mw, mh = a("MW"), a("MH")
+    w = np.asarray(model.get_initializer(node.input[1]))
+    if w.shape != (mw, mh):
+        raise IRError(f"{node.name}: weight shape {w.shape} != (MW, MH) = ({mw}, {mh})")
+    common = dict(name=node.name, mw=mw, mh=mh, simd=a("SIMD"), pe=a("PE"),
+                  num_vectors=int(math.prod(a("numInputVectors"))))
+    if a("binaryXnorMode"):
+        thresholds = None if a("noActivation") else _thresholds(model, node, mh, 0, mw)
+        return BinaryMVAU(weights=_bipolar_bits(node, w), thresholds=thresholds, **common)
+    wdt, idt = DataType[a("weightDataType")], DataType[a("inputDataType")]
+    if wdt != DataType["BIPOLAR"] or not idt.is_integer() or idt.bitwidth() < 2:
+        raise IRError(f"{node.name}: MVAU with input {idt.name} x weights {wdt.name}; the open backend builds "
+                      f"binary (XNOR) and integer x BIPOLAR MVAUs only (use the FINN/Vivado path for other layers)")
+    layer = IntegerMVAU(weights=_bipolar_bits(node, w), thresholds=None, in_bits=idt.bitwidth(),
+                        in_signed=idt.signed(), **common)
+    if not a("noActivation"):
+        if a("ActVal"):
+            raise IRError(f"{node.name}: integer MVAU with ActVal {a('ActVal')} (output bias) is not supported")
+        layer.thresholds = _thresholds(model, node, mh, *layer.acc_range)
+    return layer
 
 
 def threshold_layer(model: ModelWrapper, node) -> ThresholdLayer:
@@ -93,11 +109,41 @@ def threshold_layer(model: ModelWrapper, node) -> ThresholdLayer:
         raise IRError(f"{node.name}: Thresholding on {idt.name} input; the open backend needs an integer stream")
     c = a("NumChannels")
     t = _thresholds(model, node, c, int(idt.min()), int(idt.max()))
-    return ThresholdLayer(name=node.name, channels=c, pe=a("PE"), in_bits=idt.bitwidth(), in_signed=idt.signed(),
-                          thresholds=t, num_vectors=int(math.prod(a("numInputVectors"))))
+    layer = ThresholdLayer(name=node.name, channels=c, pe=a("PE"), in_bits=idt.bitwidth(), in_signed=idt.signed(),
+                           thresholds=t, num_vectors=int(math.prod(a("numInputVectors"))), out_bias=int(a("ActVal")))
+    odt = DataType[a("outputDataType")]
+    if (odt.bitwidth(), odt.signed()) != (layer.out_bits, layer.out_signed):
+        raise IRError(f"{node.name}: output type {odt.name} but {layer.n_thres} thresholds + bias {layer.out_bias} "
+                      f"give {layer.out_bits}-bit {'signed' if layer.out_signed else 'unsigned'} values")
+    return layer
 
 
-PASSES = {"MVAU": mvau_layer, "Thresholding": threshold_layer}
+def sliding_window_layer(model: ModelWrapper, node) -> SlidingWindow:
+    a = getCustomOp(node).get_nodeattr
+    idt = DataType[a("inputDataType")]
+    if a("is1D") or (_has_attr(node, "parallel_window") and a("parallel_window")):
+        raise IRError(f"{node.name}: 1D or parallel-window sliding windows are not supported (2D, default style)")
+    return SlidingWindow(name=node.name, channels=a("IFMChannels"), ifm_dim=a("IFMDim"), ofm_dim=a("OFMDim"),
+                         kernel=a("ConvKernelDim"), stride=a("Stride"), dilation=a("Dilation"), simd=a("SIMD"),
+                         in_bits=idt.bitwidth(), in_signed=idt.signed(), depthwise=bool(a("depthwise")))
+
+
+def pool_layer(model: ModelWrapper, node) -> MaxPool:
+    a = getCustomOp(node).get_nodeattr
+    if a("Function") != "MaxPool":
+        raise IRError(f"{node.name}: Pool with Function={a('Function')}; the open backend builds MaxPool only")
+    idt = DataType[a("InputDataType")]
+    return MaxPool(name=node.name, channels=a("Channels"), pe=a("PE"), kernel_elems=int(math.prod(a("KernelSize"))),
+                   out_pixels=int(math.prod(a("OutImgDims"))) * int(a("BatchSize")), in_bits=idt.bitwidth(),
+                   in_signed=idt.signed())
+
+
+def _has_attr(node, name: str) -> bool:
+    return any(attr.name == name for attr in node.attribute)
+
+
+PASSES = {"MVAU": mvau_layer, "Thresholding": threshold_layer, "ConvolutionInputGenerator": sliding_window_layer,
+          "Pool": pool_layer}
 
 
 def accelerator_from_finn(model: ModelWrapper | str | Path, name: str = "accel") -> Accelerator:
@@ -111,7 +157,8 @@ def accelerator_from_finn(model: ModelWrapper | str | Path, name: str = "accel")
             continue
         if base not in PASSES:
             hw = "fpgadataflow" in (node.domain or "")
-            why = ("has no block in the open RTL backend (supported: binary MVAU, Thresholding)" if hw else
+            why = ("has no block in the open RTL backend (supported: MVAU (binary, integer x bipolar), "
+                   "Thresholding, ConvolutionInputGenerator, Pool (MaxPool))" if hw else
                    "is not a FINN HW layer: the graph is not a folded dataflow graph; run `surge-hw build` first")
             raise IRError(f"{node.name}: {node.op_type} {why}")
         layers.append(PASSES[base](model, node))

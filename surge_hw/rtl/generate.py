@@ -6,8 +6,10 @@ renamed onto ``out_dir`` at the end (atomic: a reader never sees half a project)
 
     CheckIR -> PlanLayers -> CopyBlocks -> WriteMemories -> WriteTop -> WriteFilelist -> WriteManifest
 
-The project holds copies of the hand-written blocks (``surge_hw/rtl/verilog``), one ``.mem`` per weight /
-threshold memory, the generated ``accel_top.v`` chaining
+The project holds copies of the hand-written blocks (``surge_hw/rtl/verilog``), FINN's sliding-window
+generator for each ``SlidingWindow`` layer (finn-rtllib SystemVerilog, templates filled by FINN's own code
+generator: see :mod:`surge_hw.rtl.finn_swg`), one ``.mem`` per weight / threshold memory, the generated
+``accel_top.v`` chaining
 ``s_axis -> layer0 -> [dwc] -> fifo -> layer1 -> ... -> m_axis``, ``filelist.f`` and ``manifest.json``.
 Memory files are referenced by bare file name: run simulators and synthesis with the project dir (or a
 dir holding copies of the ``.mem`` files) as working directory, as Vivado does with project memories.
@@ -28,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import Accelerator, BinaryMVAU, IRError, ThresholdLayer, bits_for
+from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer, _signed_bits,
+                 bits_for)
 
 VERILOG_DIR = Path(__file__).parent / "verilog"
-BLOCK_FILES = ("mvau_binary.v", "thresholding.v", "axis_fifo.v", "axis_dwc.v")
+BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "axis_fifo.v", "axis_dwc.v")
 
 
 # ---- memory images ----------------------------------------------------------------------------------
@@ -47,7 +50,11 @@ def mvau_weight_words(layer: BinaryMVAU) -> list[int]:
 
 
 def mvau_threshold_bounds(layer: BinaryMVAU) -> tuple[int, int]:
-    """The popcount lies in [0, MW]: clipping thresholds to [0, MW+1] keeps ``acc >= t`` unchanged."""
+    """The accumulator's range plus one above: clipping thresholds to it keeps ``acc >= t`` unchanged.
+    Popcount (binary MVAU): [0, MW]; signed sum of +-x (integer MVAU): :attr:`IntegerMVAU.acc_range`."""
+    if isinstance(layer, IntegerMVAU):
+        lo, hi = layer.acc_range
+        return lo, hi + 1
     return 0, layer.mw + 1
 
 
@@ -59,7 +66,10 @@ def threshold_input_bounds(layer: ThresholdLayer) -> tuple[int, int]:
 
 
 def threshold_width(layer) -> int:
-    """Bits of one stored threshold after clipping (unsigned for the MVAU, two's complement if signed)."""
+    """Bits of one stored threshold after clipping (unsigned for the binary MVAU, two's complement for the
+    integer MVAU and for a signed Thresholding input)."""
+    if isinstance(layer, IntegerMVAU):
+        return _signed_bits(*mvau_threshold_bounds(layer))
     if isinstance(layer, BinaryMVAU):
         return bits_for(layer.mw + 1)
     return layer.in_bits + 1
@@ -120,6 +130,8 @@ class LayerPlan:
     out_elem_bits: int
     out_elems_per_beat: int
     mem_files: dict = field(default_factory=dict)  # role -> (file name, words, width)
+    style: str = "ours"  # "ours": clk/rst/in_*/out_* ports; "finn": a FINN-generated ap_clk/ap_rst_n wrapper
+    finn: dict | None = None  # write_swg_sources' description of the FINN-generated block
 
 
 @dataclass
@@ -138,7 +150,7 @@ class RTLProject:
     top_name: str
     layers: list = field(default_factory=list)
     links: list = field(default_factory=list)
-    files: dict = field(default_factory=lambda: {"blocks": [], "generated": [], "memories": []})
+    files: dict = field(default_factory=lambda: {"blocks": [], "finn": [], "generated": [], "memories": []})
 
 
 # ---- generation steps ---------------------------------------------------------------------------------
@@ -152,26 +164,29 @@ class CheckIR:
         accel.check()
         if accel.fifo_depth < 0:
             raise IRError(f"{accel.name}: fifo_depth must be >= 0 (0 = sized per link; got {accel.fifo_depth})")
-        for prev, layer in zip([None] + accel.layers[:-1], accel.layers):
-            if isinstance(layer, ThresholdLayer):
-                if layer.n_thres < 1:
-                    raise IRError(f"{layer.name}: thresholding needs at least one threshold per channel")
-                if prev is not None and prev.out_bits != layer.in_bits:
-                    raise IRError(f"{layer.name}: expects {layer.in_bits}-bit inputs but {prev.name} "
-                                  f"produces {prev.out_bits}-bit outputs")
-                if prev is not None and layer.in_signed:
-                    raise IRError(f"{layer.name}: signed inputs but {prev.name} produces unsigned outputs")
-            elif isinstance(layer, BinaryMVAU):
-                if layer.thresholds is not None and layer.n_thres < 1:
-                    raise IRError(f"{layer.name}: thresholds given with zero columns (use None for no activation)")
-            else:
+        for layer in accel.layers:
+            if getattr(layer, "kind", None) not in BLOCK_PLANNERS:
                 raise IRError(f"{getattr(layer, 'name', layer)}: no RTL block for kind "
                               f"{getattr(layer, 'kind', type(layer).__name__)!r}")
+            if isinstance(layer, ThresholdLayer) and layer.n_thres < 1:
+                raise IRError(f"{layer.name}: thresholding needs at least one threshold per channel")
+            if isinstance(layer, BinaryMVAU) and layer.thresholds is not None and layer.n_thres < 1:
+                raise IRError(f"{layer.name}: thresholds given with zero columns (use None for no activation)")
             t = getattr(layer, "thresholds", None)
             if t is not None and not np.issubdtype(np.asarray(t).dtype, np.number):
                 raise IRError(f"{layer.name}: thresholds must be numbers, got dtype {np.asarray(t).dtype}")
             if t is not None and np.isnan(np.asarray(t, dtype=np.float64)).any():
                 raise IRError(f"{layer.name}: thresholds contain NaN")
+
+
+def vector_beats(layer) -> int:
+    """Input beats a layer consumes before it can finish its first output: one MVAU input vector, one
+    pooling window group, one pixel for thresholding and the sliding window (which buffers rows itself)."""
+    if isinstance(layer, BinaryMVAU):
+        return layer.mw // layer.simd
+    if isinstance(layer, MaxPool):
+        return layer.kernel_elems * layer.channels // layer.pe
+    return layer.channels // layer.in_per_beat
 
 
 def link_fifo_depth(requested: int, consumer) -> int:
@@ -181,39 +196,73 @@ def link_fifo_depth(requested: int, consumer) -> int:
     for it, which costs throughput (LFC: II 994 instead of 784 cycles with depth 32)."""
     if requested:
         return max(2, requested)
-    beats = consumer.mw // consumer.simd if isinstance(consumer, BinaryMVAU) else consumer.channels // consumer.pe
-    return max(2, 1 << (beats + 2 - 1).bit_length())
+    return max(2, 1 << (vector_beats(consumer) + 2 - 1).bit_length())
+
+
+# ---- one planner per block kind: (module, params, memories, style) -------------------------------------
+def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
+    """``mvau_binary`` (XNOR popcount) or ``mvau_int`` (integer x bipolar): same ROM layouts and folding."""
+    mems = {"weights": (f"{inst}_weights.mem", mvau_weight_words(layer), layer.pe * layer.simd)}
+    tw = threshold_width(layer)
+    if layer.n_thres:
+        mems["thresholds"] = (f"{inst}_thresholds.mem", threshold_words(layer), layer.pe * layer.n_thres * tw)
+    params = dict(MW=layer.mw, MH=layer.mh, SIMD=layer.simd, PE=layer.pe)
+    if isinstance(layer, IntegerMVAU):
+        params.update(IN_W=layer.in_bits, IN_SIGNED=int(layer.in_signed))
+    params.update(N_THRES=layer.n_thres, ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw,
+                  WEIGHT_FILE=mems["weights"][0],
+                  THRES_FILE=mems["thresholds"][0] if layer.n_thres else "none.mem", NUM_VECTORS=layer.num_vectors)
+    return {"module": "mvau_int" if isinstance(layer, IntegerMVAU) else "mvau_binary", "params": params,
+            "mems": mems}
+
+
+def plan_threshold(layer: ThresholdLayer, inst: str, project) -> dict:
+    tw = threshold_width(layer)
+    mems = {"thresholds": (f"{inst}_thresholds.mem", threshold_words(layer), layer.pe * layer.n_thres * tw)}
+    params = dict(C=layer.channels, PE=layer.pe, IN_W=layer.in_bits, IN_SIGNED=int(layer.in_signed),
+                  N_THRES=layer.n_thres, OUT_W=layer.out_bits, OUT_BIAS=layer.out_bias, TW=tw,
+                  THRES_FILE=mems["thresholds"][0], NUM_VECTORS=layer.num_vectors)
+    return {"module": "thresholding", "params": params, "mems": mems}
+
+
+def plan_maxpool(layer: MaxPool, inst: str, project) -> dict:
+    params = dict(C=layer.channels, PE=layer.pe, K=layer.kernel_elems, ELEM_W=layer.in_bits,
+                  SIGNED=int(layer.in_signed), NUM_PIXELS=layer.out_pixels)
+    return {"module": "maxpool", "params": params, "mems": {}}
+
+
+def plan_sliding_window(layer: SlidingWindow, inst: str, project) -> dict:
+    """FINN's own finn-rtllib SWG, its templates filled by FINN's code generator for this layer
+    (:mod:`surge_hw.rtl.finn_swg`): the block FINN itself ships, SystemVerilog (Verilator, not Icarus)."""
+    from .finn_swg import write_swg_sources
+
+    swg = write_swg_sources(layer, inst + "_swg", project.directory)
+    return {"module": swg["module"], "params": {}, "mems": {}, "style": "finn", "finn": swg}
+
+
+BLOCK_PLANNERS = {"mvau_binary": plan_mvau, "mvau_int": plan_mvau, "threshold": plan_threshold,
+                  "maxpool": plan_maxpool, "sliding_window": plan_sliding_window}
 
 
 class PlanLayers:
-    """Choose instance names, block parameters and memory images per layer; plan the links."""
+    """Choose instance names, block parameters and memory images per layer (one planner per kind, see
+    :data:`BLOCK_PLANNERS`); plan the links."""
 
     def apply(self, project: RTLProject) -> None:
         used = set()
         for i, layer in enumerate(project.accel.layers):
             inst = _unique(f"l{i}_" + re.sub(r"[^A-Za-z0-9_]", "_", layer.name), used)
-            if isinstance(layer, BinaryMVAU):
-                mems = {"weights": (f"{inst}_weights.mem", mvau_weight_words(layer), layer.pe * layer.simd)}
-                tw = threshold_width(layer)
-                if layer.n_thres:
-                    mems["thresholds"] = (f"{inst}_thresholds.mem", threshold_words(layer),
-                                          layer.pe * layer.n_thres * tw)
-                params = dict(MW=layer.mw, MH=layer.mh, SIMD=layer.simd, PE=layer.pe, N_THRES=layer.n_thres,
-                              ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw,
-                              WEIGHT_FILE=mems["weights"][0],
-                              THRES_FILE=mems["thresholds"][0] if layer.n_thres else "none.mem",
-                              NUM_VECTORS=layer.num_vectors)
-                module = "mvau_binary"
-            else:
-                tw = threshold_width(layer)
-                mems = {"thresholds": (f"{inst}_thresholds.mem", threshold_words(layer),
-                                       layer.pe * layer.n_thres * tw)}
-                params = dict(C=layer.channels, PE=layer.pe, IN_W=layer.in_bits, IN_SIGNED=int(layer.in_signed),
-                              N_THRES=layer.n_thres, OUT_W=layer.out_bits, TW=tw,
-                              THRES_FILE=mems["thresholds"][0], NUM_VECTORS=layer.num_vectors)
-                module = "thresholding"
-            project.layers.append(LayerPlan(i, layer, inst, module, params, layer.in_beat_bits,
-                                            layer.out_beat_bits, layer.out_bits, layer.pe, mems))
+            plan = BLOCK_PLANNERS[layer.kind](layer, inst, project)
+            finn = plan.get("finn")
+            if finn is not None:
+                finn = {k: (v if k != "files" else [Path(f).name for f in v]) for k, v in finn.items()}
+            lp = LayerPlan(i, layer, inst, plan["module"], plan["params"], layer.in_beat_bits, layer.out_beat_bits,
+                           layer.out_bits, layer.out_per_beat, plan["mems"], plan.get("style", "ours"), finn)
+            project.layers.append(lp)
+            if lp.finn is not None:
+                for f in lp.finn["files"]:  # written into the project dir: referenced by name, shared ones once
+                    if Path(f).name not in project.files["finn"]:
+                        project.files["finn"].append(Path(f).name)
         for a, b in zip(project.layers, project.layers[1:]):
             w_out, w_in = a.out_beat_bits, b.in_beat_bits
             if w_out == w_in:
@@ -257,7 +306,7 @@ class WriteTop:
 
 class WriteFilelist:
     def apply(self, project: RTLProject) -> None:
-        files = project.files["blocks"] + project.files["generated"]
+        files = project.files["finn"] + project.files["blocks"] + project.files["generated"]
         (project.directory / "filelist.f").write_text("".join(f"{f}\n" for f in files))
         project.files["generated"].append("filelist.f")
 
@@ -332,6 +381,24 @@ def _axis_inst(module: str, inst: str, params: dict, s: str, m: str, s_port: str
             f"    );\n")
 
 
+def _finn_inst(plan: LayerPlan) -> str:
+    """A FINN-generated block: ap_clk / active-low ap_rst_n, TDATA zero-padded to FINN's byte multiples."""
+    f, i = plan.finn, plan.index
+    w_in, w_out, p_in, p_out = plan.in_beat_bits, plan.out_beat_bits, f["in_width_padded"], f["out_width_padded"]
+    pad_in = f"{{{{{p_in - w_in}{{1'b0}}}}, l{i}_in_tdata}}" if p_in > w_in else f"l{i}_in_tdata"
+    lines = [f"    wire [{p_out - 1}:0] l{i}_out_tdata_padded;",
+             f"    assign l{i}_out_tdata = l{i}_out_tdata_padded[{w_out - 1}:0];"]
+    if p_out > w_out:
+        lines.append(f"    wire unused_l{i}_pad = &{{1'b0, l{i}_out_tdata_padded[{p_out - 1}:{w_out}]}};")
+    lines += [f"    {plan.module} {plan.instance} (",
+              "        .ap_clk(clk), .ap_rst_n(~rst),",
+              f"        .in0_V_TDATA({pad_in}), .in0_V_TVALID(l{i}_in_tvalid), .in0_V_TREADY(l{i}_in_tready),",
+              f"        .out0_V_TDATA(l{i}_out_tdata_padded), .out0_V_TVALID(l{i}_out_tvalid), "
+              f".out0_V_TREADY(l{i}_out_tready)",
+              "    );"]
+    return "\n".join(lines) + "\n"
+
+
 def render_top(project: RTLProject) -> str:
     accel, layers = project.accel, project.layers
     first, last = layers[0], layers[-1]
@@ -358,8 +425,11 @@ def render_top(project: RTLProject) -> str:
                     f"{plan.layer.cycles} cycles/image) ----\n")
         body.append(_stream_wires(f"l{plan.index}_in", plan.in_beat_bits))
         body.append(_stream_wires(f"l{plan.index}_out", plan.out_beat_bits))
-        body.append(_axis_inst(plan.module, plan.instance, plan.params, f"l{plan.index}_in",
-                               f"l{plan.index}_out", "in", "out"))
+        if plan.style == "finn":
+            body.append(_finn_inst(plan))
+        else:
+            body.append(_axis_inst(plan.module, plan.instance, plan.params, f"l{plan.index}_in",
+                                   f"l{plan.index}_out", "in", "out"))
     body.append(_connect("l0_in", "s_axis"))
     for link in project.links:
         i = link.index
@@ -385,28 +455,28 @@ def render_top(project: RTLProject) -> str:
 
 def manifest(project: RTLProject) -> dict:
     accel, layers = project.accel, project.layers
-    first, last = layers[0], layers[-1]
-    in_elem_bits = first.layer.in_bits if isinstance(first.layer, ThresholdLayer) else 1
-    in_per_beat = first.layer.pe if isinstance(first.layer, ThresholdLayer) else first.layer.simd
+    first, last = layers[0].layer, layers[-1].layer
     layer_rows = []
     for plan in layers:
         layer = plan.layer
-        n_out = layer.mh if isinstance(layer, BinaryMVAU) else layer.channels
-        n_in = layer.mw if isinstance(layer, BinaryMVAU) else layer.channels
-        analytic = (layer.mh // layer.pe) * (layer.mw // layer.simd) if isinstance(layer, BinaryMVAU) \
-            else layer.channels // layer.pe
-        layer_rows.append({
+        row = {
             "index": plan.index, "name": layer.name, "kind": layer.kind, "module": plan.module,
-            "instance": plan.instance, "params": plan.params, "cycles": int(layer.cycles),
-            "cycles_per_vector": int(analytic),
-            "in_elems": int(n_in), "in_beat_bits": plan.in_beat_bits,
-            "in_beats_per_image": int(n_in // (layer.simd if isinstance(layer, BinaryMVAU) else layer.pe)),
-            "out_elems": int(n_out), "out_elem_bits": plan.out_elem_bits, "out_elems_per_beat": plan.out_elems_per_beat,
-            "out_beat_bits": plan.out_beat_bits, "out_beats_per_image": int(n_out // layer.pe),
+            "instance": plan.instance, "origin": "FINN finn-rtllib (generated by FINN)" if plan.finn else "surge_hw",
+            "params": plan.params, "cycles": int(layer.cycles),
+            "in_elems": int(layer.in_elems), "in_elem_bits": int(layer.in_bits),
+            "in_signed": bool(layer.in_signed), "in_beat_bits": plan.in_beat_bits,
+            "in_beats_per_image": int(layer.in_beats),
+            "out_elems": int(layer.out_elems), "out_elem_bits": plan.out_elem_bits,
+            "out_signed": bool(layer.out_signed), "out_elems_per_beat": plan.out_elems_per_beat,
+            "out_beat_bits": plan.out_beat_bits, "out_beats_per_image": int(layer.out_beats),
             "in_stream": f"l{plan.index}_in", "out_stream": f"l{plan.index}_out",
             "memories": {role: f[0] for role, f in plan.mem_files.items()},
-        })
-    cycles = [r["cycles"] for r in layer_rows]
+        }
+        if plan.finn:
+            row["finn_exp_cycles"] = int(plan.finn["exp_cycles"])
+        layer_rows.append(row)
+    cycles = [r.get("finn_exp_cycles", r["cycles"]) for r in layer_rows]
+    sv = bool(project.files["finn"])
     return {
         "top": project.top_name,
         "accelerator": accel.name,
@@ -414,12 +484,11 @@ def manifest(project: RTLProject) -> dict:
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "synchronous": True},
         "ports": {
-            "s_axis": {"tdata_bits": first.in_beat_bits, "elem_bits": in_elem_bits, "elems_per_beat": in_per_beat,
-                       "signed": bool(getattr(first.layer, "in_signed", False)),
-                       "beats_per_image": accel.input_elems // in_per_beat},
-            "m_axis": {"tdata_bits": last.out_beat_bits, "elem_bits": last.out_elem_bits,
-                       "elems_per_beat": last.out_elems_per_beat, "signed": False,
-                       "beats_per_image": accel.output_elems // last.out_elems_per_beat},
+            "s_axis": {"tdata_bits": first.in_beat_bits, "elem_bits": first.in_bits, "elems_per_beat": first.in_per_beat,
+                       "signed": bool(first.in_signed), "beats_per_image": int(first.in_beats)},
+            "m_axis": {"tdata_bits": last.out_beat_bits, "elem_bits": last.out_bits,
+                       "elems_per_beat": last.out_per_beat, "signed": bool(last.out_signed),
+                       "beats_per_image": int(last.out_beats)},
         },
         "input_elems": accel.input_elems,
         "output_elems": accel.output_elems,
@@ -427,9 +496,13 @@ def manifest(project: RTLProject) -> dict:
         "links": [{"after_layer": lk.index, "widths": lk.widths, "fifo_depth": lk.fifo_depth} for lk in project.links],
         "analytic": {"initiation_interval": max(cycles), "bottleneck": layer_rows[cycles.index(max(cycles))]["name"],
                      "latency_estimate": sum(cycles) + 4 * len(cycles)},
+        # FINN's sliding-window generator is SystemVerilog, which Icarus 11 cannot read
+        "languages": ["verilog", "systemverilog"] if sv else ["verilog"],
+        "simulators": ["verilator"] if sv else ["verilator", "icarus"],
         "files": {
             "ours": project.files["blocks"] + project.files["generated"],
             "blocks": project.files["blocks"],
+            "finn": project.files["finn"],
             "generated": project.files["generated"] + ["manifest.json"],
             "memories": project.files["memories"],
             "filelist": "filelist.f",

@@ -9,6 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 
+def stream_order(images: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) images -> (N, H*W*C) in the accelerator's input order: pixels row-major, channels
+    innermost (NHWC, FINN's streaming layout; the parent graph's Transpose in front of the dataflow partition).
+    (N, E) vectors pass unchanged; for one channel NHWC and NCHW coincide."""
+    x = np.asarray(images)
+    if x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1)
+    return x.reshape(len(x), -1)
+
+
 def beat_bytes(bits: int, per_beat: int) -> int:
     return -(-bits * per_beat // 8)
 

@@ -64,8 +64,10 @@ def synth_luts(project_dir: str | os.PathLike, top: str | None = None, family: s
     try:
         for f in list(files) + [p.name for p in project_dir.glob("*.mem")]:
             shutil.copyfile(project_dir / f, work / f)
+        # FINN's sliding-window generator is SystemVerilog: the whole design then goes through yosys-slang
+        read = ("read_slang --ignore-assertions " if any(f.endswith(".sv") for f in files) else "read_verilog -defer ")
         script = "\n".join([
-            "read_verilog -defer " + " ".join(files),
+            read + " ".join(files),
             f"synth_xilinx -family {family} -top {top} -noiopad",
             "tee -q -o stat.json stat -json",
             f"select {top}",

@@ -64,6 +64,9 @@ def simulate(project_dir: str | os.PathLike, inputs: np.ndarray, simulator: str 
     """
     project_dir = Path(project_dir).resolve()
     man = json.loads((project_dir / "manifest.json").read_text())
+    if simulator not in man.get("simulators", ("verilator", "icarus")):
+        raise ValueError(f"{project_dir.name}: this design includes FINN's SystemVerilog sliding-window generator, "
+                         f"which {simulator} cannot compile; simulate it with --simulator verilator")
     find_simulator(simulator)
     s_port, m_port = man["ports"]["s_axis"], man["ports"]["m_axis"]
     x = np.asarray(inputs)
@@ -131,7 +134,7 @@ def simulate(project_dir: str | os.PathLike, inputs: np.ndarray, simulator: str 
     if err:
         raise RuntimeError(f"rtlsim on {simulator} failed (run dir kept: {run_dir}):\n{err[0]}") from None
 
-    outputs = _parse_hex(run_dir / "outputs.hex", m_port["elem_bits"], m_port["elems_per_beat"])
+    outputs = _parse_hex(run_dir / "outputs.hex", m_port["elem_bits"], m_port["elems_per_beat"], m_port["signed"])
     if outputs.size != n * man["output_elems"]:
         raise RuntimeError(f"rtlsim: {outputs.size} output elements for {n} images x {man['output_elems']} "
                            f"(run dir kept: {run_dir})")
@@ -143,7 +146,8 @@ def simulate(project_dir: str | os.PathLike, inputs: np.ndarray, simulator: str 
     if taps:
         tap_arrays = []
         for lay in man["layers"]:
-            a = _parse_hex(run_dir / f"tap_l{lay['index']}.hex", lay["out_elem_bits"], lay["out_elems_per_beat"])
+            a = _parse_hex(run_dir / f"tap_l{lay['index']}.hex", lay["out_elem_bits"], lay["out_elems_per_beat"],
+                           lay.get("out_signed", False))
             tap_arrays.append(a.reshape(n, lay["out_elems"]))
     half = n // 2
     ii = float((out_end[-1] - out_end[half]) / (n - 1 - half)) if n - 1 - half > 0 else float("nan")
@@ -230,8 +234,9 @@ def _hex_lines(beats: np.ndarray, elem_bits: int) -> bytes:
     return out.tobytes()
 
 
-def _parse_hex(path: Path, elem_bits: int, per_beat: int) -> np.ndarray:
-    """Inverse of :func:`_hex_lines` for the files ``$fwrite("%h")`` writes; rejects X/Z digits."""
+def _parse_hex(path: Path, elem_bits: int, per_beat: int, signed: bool = False) -> np.ndarray:
+    """Inverse of :func:`_hex_lines` for the files ``$fwrite("%h")`` writes (two's complement elements when
+    ``signed``); rejects X/Z digits."""
     raw = path.read_bytes()
     lines = raw.split()
     if not lines:
@@ -248,7 +253,8 @@ def _parse_hex(path: Path, elem_bits: int, per_beat: int) -> np.ndarray:
     nib = nib[:, ::-1].astype(np.uint8)  # LSB nibble first
     bits = ((nib[:, :, None] >> np.arange(4)) & 1).reshape(len(lines), digits * 4)[:, :width]
     bits = bits.reshape(len(lines), per_beat, elem_bits).astype(np.int64)
-    return (bits << np.arange(elem_bits)).sum(-1)
+    v = (bits << np.arange(elem_bits)).sum(-1)
+    return np.where(v >= 1 << (elem_bits - 1), v - (1 << elem_bits), v) if signed else v
 
 
 def _follow_progress(th: threading.Thread, path: Path, n: int, progress: bool) -> None:

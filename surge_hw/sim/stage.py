@@ -14,6 +14,7 @@ import numpy as np
 
 from ..export.golden import GoldenSet
 from ..finn.stage import read_build_info
+from ..rtl.packing import stream_order
 from .rtlsim import SimResult, simulate
 from ..artefacts import write_json_atomic
 
@@ -47,7 +48,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
     if not (rtl / "manifest.json").is_file():
         raise FileNotFoundError(f"{rtl} not found: run `surge-hw rtl {build_dir}` first")
     n = len(golden)
-    res = simulate(rtl, golden.images.reshape(n, -1), simulator=simulator, progress=progress, taps=taps,
+    res = simulate(rtl, stream_order(golden.images), simulator=simulator, progress=progress, taps=taps,
                    out_stall=out_stall, in_gap=in_gap)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)

@@ -15,7 +15,7 @@ from torch import nn
 from brevitas.nn import QuantConv2d, QuantLinear
 from brevitas_examples.bnn_pynq.models.tensor_norm import TensorNorm
 
-from .quantizers import act_quant, binary_weight_kwargs
+from .quantizers import act_quant, binary_weight_kwargs, input_quant
 from .surge import BinaryBlock
 
 FC_WIDTHS = {"tfc": (64, 64, 64), "sfc": (256, 256, 256), "lfc": (1024, 1024, 1024)}
@@ -67,8 +67,6 @@ class BNN(nn.Module):
         if self.cfg.name != "cnv":
             x = x.flatten(1)
         for block in self.blocks:
-            if isinstance(block.op, QuantLinear) and x.dim() > 2:
-                x = x.flatten(1)
             x = block(x)
         return self.tensor_norm(x)
 
@@ -93,7 +91,7 @@ def _build_blocks(cfg: ModelConfig) -> list[BinaryBlock]:
             in_f *= d
         widths = FC_WIDTHS[cfg.name]
         for i, out_f in enumerate(widths):
-            act = act_quant(cfg.in_bits if i == 0 else cfg.act_bits)
+            act = input_quant(cfg.in_bits) if i == 0 else act_quant(cfg.act_bits)
             blocks.append(BinaryBlock(act, QuantLinear(in_f, out_f, **wkw), nn.BatchNorm1d(out_f)))
             in_f = out_f
         blocks.append(BinaryBlock(act_quant(cfg.act_bits), QuantLinear(in_f, cfg.num_classes, **wkw), None))
@@ -101,15 +99,17 @@ def _build_blocks(cfg: ModelConfig) -> list[BinaryBlock]:
         in_c, hw = cfg.in_shape[0], cfg.in_shape[1]
         for i, out_c in enumerate(CNV_CONVS):
             pool = nn.MaxPool2d(2) if (i - 1) in CNV_POOL_AFTER else None
-            act = act_quant(cfg.in_bits if i == 0 else cfg.act_bits)
-            blocks.append(BinaryBlock(act, QuantConv2d(in_c, out_c, 3, **wkw), nn.BatchNorm2d(out_c), pre_pool=pool))
+            act = input_quant(cfg.in_bits) if i == 0 else act_quant(cfg.act_bits)
+            blocks.append(BinaryBlock(act, QuantConv2d(in_c, out_c, 3, **wkw), nn.BatchNorm2d(out_c), post_act=pool))
             in_c = out_c
             hw = hw - 2
             if i in CNV_POOL_AFTER:
                 hw //= 2
         in_f = in_c * hw * hw
-        for out_f in CNV_FCS:
-            blocks.append(BinaryBlock(act_quant(cfg.act_bits), QuantLinear(in_f, out_f, **wkw), nn.BatchNorm1d(out_f)))
+        for i, out_f in enumerate(CNV_FCS):
+            flatten = nn.Flatten() if i == 0 else None  # after the quantizer, as bnn_pynq's view()
+            blocks.append(BinaryBlock(act_quant(cfg.act_bits), QuantLinear(in_f, out_f, **wkw), nn.BatchNorm1d(out_f),
+                                      post_act=flatten))
             in_f = out_f
         blocks.append(BinaryBlock(act_quant(cfg.act_bits), QuantLinear(in_f, cfg.num_classes, **wkw), None))
     for block in blocks:

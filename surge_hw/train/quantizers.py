@@ -51,6 +51,19 @@ class BinaryActQuant(CommonActQuant):
     tensor_quant = EstimatorBinaryQuant
 
 
+def input_quant(bit_width: int) -> QuantIdentity:
+    """Input-layer quantizer: 1 bit = :func:`act_quant`; more bits = bnn_pynq CNV's fixed-point Q1.(b-1) input
+    (range [-1, 1 - 2^(1-b)], power-of-two scale, full range), whose scale FINN absorbs into the first
+    Thresholding layer on uint8 pixels, so the first MVAU sees plain signed integers."""
+    if bit_width == 1:
+        return act_quant(1)
+    from brevitas.core.restrict_val import RestrictValueType
+
+    return QuantIdentity(act_quant=CommonActQuant, bit_width=bit_width, min_val=-1.0,
+                         max_val=1.0 - 2.0 ** (1 - bit_width), narrow_range=False,
+                         restrict_scaling_type=RestrictValueType.POWER_OF_TWO)
+
+
 def act_quant(bit_width: int) -> QuantIdentity:
     """Activation quantizer: binary (sign, our estimators) for 1 bit, Brevitas' INT quantizer otherwise."""
     if bit_width == 1:

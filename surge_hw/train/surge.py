@@ -104,16 +104,19 @@ class DualPathCompensator(torch.autograd.Function):
 
 
 class BinaryBlock(nn.Module):
-    """``[pool] -> act_quant -> QuantLinear/QuantConv2d -> BatchNorm`` with an optional SURGE aux branch.
+    """``act_quant -> [post_act] -> QuantLinear/QuantConv2d -> BatchNorm`` with an optional SURGE aux branch.
 
     The order act -> op -> BN per block mirrors Brevitas bnn_pynq (whose act quant sits after BN); the export
-    graph is the same chain of Quant nodes, MatMul/Conv and BatchNorm. ``aux_weight`` exists only when SURGE
+    graph is the same chain of Quant nodes, MatMul/Conv and BatchNorm. ``post_act`` (a max-pool, or the flatten
+    in front of CNV's first FC layer) sits after the quantizer, as in bnn_pynq CNV (``QuantIdentity ->
+    MaxPool2d``, ``QuantIdentity -> view``): FINN streamlines BN + sign into thresholds only in that order
+    (BN -> pool/flatten -> sign leaves a float Mul/Add stuck in front of the pool or the reshape). ``aux_weight`` exists only when SURGE
     is on; in ``eval()`` the aux branch is never computed, so export sees a pure BNN.
     """
 
-    def __init__(self, act: nn.Module, op: nn.Module, norm: nn.Module | None, pre_pool: nn.Module | None = None):
+    def __init__(self, act: nn.Module, op: nn.Module, norm: nn.Module | None, post_act: nn.Module | None = None):
         super().__init__()
-        self.pre_pool = pre_pool
+        self.post_act = post_act
         self.act = act
         self.dropout: nn.Module | None = None  # on the quantized activation, training only
         self.op = op
@@ -137,11 +140,11 @@ class BinaryBlock(nn.Module):
         x = self.act(x)
         if self.dropout is not None:
             x = self.dropout(x)
+        if self.post_act is not None:
+            x = self.post_act(x)
         return self.op(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.pre_pool is not None:
-            x = self.pre_pool(x)
         if self.surge is None or not self.training:
             y = self.binary_forward(x)
         else:
@@ -157,6 +160,8 @@ class BinaryBlock(nn.Module):
         if self.dropout is not None:  # one mask for both paths; same RNG draw as the pure model's dropout
             mask = self.dropout(torch.ones_like(x_q))
             x_q = x_q * mask
+        if self.post_act is not None:
+            x_q = self.post_act(x_q)
         w_q = _value(self.op.weight_quant(w_b))
         y_b = self.op.inner_forward_impl(x_q, w_q, None)
         if cfg.aux_input == "clipped":
@@ -165,6 +170,8 @@ class BinaryBlock(nn.Module):
             x_a = x_q.detach()
         if mask is not None and cfg.aux_input != "binary":
             x_a = x_a * mask
+        if self.post_act is not None and cfg.aux_input != "binary":  # the aux path pools its real input
+            x_a = self.post_act(x_a)
         if cfg.skip_aux_forward:
             # The value of (a - a.detach()) is exactly 0 for finite a, only its gradient matters: AuxGradient
             # returns that zero without the matmul and backpropagates exactly as a = f_a(x_a) does.

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..artefacts import write_json_atomic
 from ..data import load_dataset
+from ..data.datasets import PADDED
 from .checkpoint import load_checkpoint, save_checkpoint
 from .estimators import ESTIMATOR_NAMES, EstimatorState
 from .models import BNN, ModelConfig
@@ -58,6 +59,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
+        if self.model == "cnv" and self.dataset in PADDED.values():  # CNV is a 32x32 topology
+            self.dataset = next(k for k, v in PADDED.items() if v == self.dataset)
 
 
 @dataclass

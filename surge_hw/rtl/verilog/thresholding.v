@@ -1,6 +1,6 @@
 // thresholding: FINN Thresholding on an integer stream (ir.ThresholdLayer), e.g. uint8 pixels -> bits.
 //
-//   out[c] = #{t : x[c] >= T[c][t]}
+//   out[c] = #{t : x[c] >= T[c][t]} + OUT_BIAS      (OUT_BIAS = FINN's ActVal, e.g. -128 for an INT8 output)
 //
 // Folding: PE channels per beat, C/PE beats per vector (channel c = cf*PE + p at [p*IN_W +: IN_W]
 // of beat cf; output element p at [p*OUT_W +: OUT_W]).
@@ -19,7 +19,9 @@ module thresholding #(
     parameter integer IN_W = 8,             // input element width
     parameter integer IN_SIGNED = 0,        // 1: inputs and thresholds are two's complement
     parameter integer N_THRES = 1,          // thresholds per channel (>= 1)
-    parameter integer OUT_W = 1,            // output width, holds 0..N_THRES
+    parameter integer OUT_W = 1,            // output width, holds OUT_BIAS..OUT_BIAS+N_THRES (2's complement
+                                            // when OUT_BIAS < 0)
+    parameter integer OUT_BIAS = 0,         // added to the count (FINN ActVal)
     parameter integer TW = 9,               // threshold width (>= IN_W + 1)
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's unit has.
@@ -95,12 +97,15 @@ module thresholding #(
         end
     endfunction
 
+    // count + bias modulo 2^OUT_W: exact, since OUT_W holds the biased range and 2^OUT_W > N_THRES
+    localparam integer BIAS_I = OUT_BIAS;
+    localparam [OUT_W-1:0] BIAS = BIAS_I[OUT_W-1:0];
     wire [PE*OUT_W-1:0] result;
     genvar gp;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
             assign result[gp*OUT_W +: OUT_W] =
-                count_ge(x_q[gp*IN_W +: IN_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+                count_ge(x_q[gp*IN_W +: IN_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]) + BIAS;
         end
     endgenerate
 

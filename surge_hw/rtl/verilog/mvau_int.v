@@ -1,0 +1,230 @@
+// mvau_int: integer-input x bipolar-weight matrix-vector(-threshold) unit, FINN MVAU with
+// binaryXnorMode=0 (ir.IntegerMVAU; CNV's first layer: INT8 pixels x +-1 weights).
+//
+//   acc[r] = sum_i (W[r, i] ? +x[i] : -x[i])      signed, ACC_W-bit two's complement (1 <-> +1, 0 <-> -1)
+//   out[r] = #{t : acc[r] >= T[r][t]}             signed compare (N_THRES > 0), else out[r] = acc[r]
+//
+// Folding, input buffer, pipeline and memories are those of mvau_binary.v; only the element width and the
+// arithmetic differ. SIMD input elements of IN_W bits per cycle (element s of a beat at [s*IN_W +: IN_W],
+// two's complement when IN_SIGNED, else unsigned), PE output neurons in parallel. One input vector arrives
+// as SF = MW/SIMD beats and leaves as NF = MH/PE beats of PE*OUT_W bits (neuron nf*PE+p at
+// [p*OUT_W +: OUT_W]). Fold nf = 0 reads the stream and fills the input buffer; folds nf > 0 replay it,
+// so the initiation interval is NF*SF cycles per vector.
+//
+// Pipeline (one global enable, `adv`, so a stalled output freezes every stage and no beat is lost
+// or duplicated):
+//   S0 fold counters, input select      -> S1 weight ROM word (registered read: BRAM-inferable), x
+//   S1 per lane sum over SIMD of +-x,   -> S2 accumulators; threshold ROM read on the last fold step
+//      accumulate
+//   S2 threshold compare                -> output register (out_tvalid/out_tdata)
+//
+// Arithmetic: every element is sign- (IN_SIGNED) or zero-extended to ACC_W bits and added or subtracted;
+// ACC_W holds -MW*max|x| .. MW*max|x|, so negation (also of -2^(IN_W-1)) and every partial sum are exact.
+//
+// Memories (hex, $readmemh):
+//   WEIGHT_FILE: NF*SF words of PE*SIMD bits; word nf*SF+sf, bit [p*SIMD+s] = W[nf*PE+p][sf*SIMD+s].
+//   THRES_FILE : NF words of PE*N_THRES*TW bits; field [(p*N_THRES+t)*TW +: TW] = T[nf*PE+p][t],
+//                TW-bit two's complement, clipped by the generator to [acc_lo, acc_hi+1] (which
+//                preserves the semantics).
+`default_nettype none
+
+module mvau_int #(
+    parameter integer MW = 16,              // input vector length (elements)
+    parameter integer MH = 8,               // output vector length (neurons)
+    parameter integer SIMD = 4,             // input elements per cycle, divides MW
+    parameter integer PE = 2,               // neurons per cycle, divides MH
+    parameter integer IN_W = 8,             // input element width
+    parameter integer IN_SIGNED = 1,        // 1: inputs are two's complement, 0: unsigned
+    parameter integer N_THRES = 1,          // thresholds per neuron; 0 = output the accumulator
+    parameter integer ACC_W = 13,           // accumulator width (two's complement), > IN_W
+    parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
+    parameter integer TW = 13,              // threshold width (two's complement)
+    parameter WEIGHT_FILE = "weights.mem",
+    parameter THRES_FILE = "thresholds.mem",
+    // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
+    /* verilator lint_off UNUSEDPARAM */
+    parameter integer NUM_VECTORS = 1
+    /* verilator lint_on UNUSEDPARAM */
+) (
+    input  wire                  clk,
+    input  wire                  rst,
+    input  wire [SIMD*IN_W-1:0]  in_tdata,
+    input  wire                  in_tvalid,
+    output wire                  in_tready,
+    output wire [PE*OUT_W-1:0]   out_tdata,
+    output wire                  out_tvalid,
+    input  wire                  out_tready
+);
+    localparam integer SF = MW / SIMD;
+    localparam integer NF = MH / PE;
+    localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
+    localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
+    localparam integer WDEPTH = NF * SF;
+    localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
+    localparam integer SF_M1 = SF - 1;
+    localparam integer NF_M1 = NF - 1;
+    localparam integer WD_M1 = WDEPTH - 1;
+    localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
+    localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
+    localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
+    localparam [0:0] SIGNED_IN = (IN_SIGNED != 0) ? 1'b1 : 1'b0;
+
+    // sum over the SIMD elements of (w[s] ? +x[s] : -x[s]), at accumulator width
+    function [ACC_W-1:0] bipolar_sum;
+        input [SIMD-1:0] w;
+        input [SIMD*IN_W-1:0] x;
+        integer s;
+        reg [ACC_W-1:0] xe;
+        begin
+            bipolar_sum = {ACC_W{1'b0}};
+            for (s = 0; s < SIMD; s = s + 1) begin
+                xe = {ACC_W{SIGNED_IN & x[s*IN_W + IN_W - 1]}};
+                xe[IN_W-1:0] = x[s*IN_W +: IN_W];
+                bipolar_sum = w[s] ? bipolar_sum + xe : bipolar_sum - xe;
+            end
+        end
+    endfunction
+
+    // ---- global enable: every stage advances unless the output register is full and stalled ----
+    reg out_valid_q;
+    wire adv = ~out_valid_q | out_tready;
+
+    // ---- S0: fold counters and input select ----------------------------------------------------
+    reg [SF_W-1:0] sf;
+    reg [NF_W-1:0] nf;
+    reg [WA_W-1:0] waddr;                       // nf*SF + sf, as a running counter
+    wire from_stream = (nf == {NF_W{1'b0}});
+    wire issue = adv & (from_stream ? in_tvalid : 1'b1);
+    wire sf_last = (sf == SF_LAST);
+    wire nf_last = (nf == NF_LAST);
+    wire [SIMD*IN_W-1:0] x_sel;
+
+    assign in_tready = adv & from_stream;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            sf <= {SF_W{1'b0}};
+            nf <= {NF_W{1'b0}};
+            waddr <= {WA_W{1'b0}};
+        end else if (issue) begin
+            waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
+            if (sf_last) begin
+                sf <= {SF_W{1'b0}};
+                nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
+            end else begin
+                sf <= sf + 1'b1;
+            end
+        end
+    end
+
+    generate
+        if (NF > 1) begin : g_ibuf
+            // the MW-element input vector, kept during fold nf = 0 and replayed for nf > 0
+            reg [SIMD*IN_W-1:0] ibuf [0:SF-1];
+            always @(posedge clk) begin
+                if (issue & from_stream) ibuf[sf] <= in_tdata;
+            end
+            assign x_sel = from_stream ? in_tdata : ibuf[sf];
+        end else begin : g_no_ibuf
+            assign x_sel = in_tdata;
+        end
+    endgenerate
+
+    // ---- S1: weight ROM (registered read), input elements, control -----------------------------
+    reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
+    initial $readmemh(WEIGHT_FILE, wmem);
+
+    reg [PE*SIMD-1:0] w_q;
+    reg [SIMD*IN_W-1:0] x_q;
+    reg v1, first1, last1;
+    reg [NF_W-1:0] nf1;
+    always @(posedge clk) begin
+        if (adv) begin
+            w_q <= wmem[waddr];
+            x_q <= x_sel;
+            first1 <= (sf == {SF_W{1'b0}});
+            last1 <= sf_last;
+            nf1 <= nf;
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) v1 <= 1'b0;
+        else if (adv) v1 <= issue;
+    end
+
+    // ---- S2: signed sum of +-x and accumulate --------------------------------------------------
+    reg [PE*ACC_W-1:0] acc;
+    reg v2;
+    integer p;
+    always @(posedge clk) begin
+        if (adv & v1) begin
+            for (p = 0; p < PE; p = p + 1) begin
+                acc[p*ACC_W +: ACC_W] <= (first1 ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
+                                         + bipolar_sum(w_q[p*SIMD +: SIMD], x_q);
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) v2 <= 1'b0;
+        else if (adv) v2 <= v1 & last1;
+    end
+
+    // ---- S3: activation (thresholds) into the output register ----------------------------------
+    wire [PE*OUT_W-1:0] result;
+    generate
+        if (N_THRES > 0) begin : g_thres
+            localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
+            reg [PE*N_THRES*TW-1:0] tmem [0:NF-1];
+            initial $readmemh(THRES_FILE, tmem);
+            reg [PE*N_THRES*TW-1:0] thr_q;
+            always @(posedge clk) begin
+                if (adv & v1 & last1) thr_q <= tmem[nf1];
+            end
+
+            // #{t : a >= T[t]}, both sign-extended to CMP_W bits and compared as signed numbers
+            function [OUT_W-1:0] count_ge;
+                input [ACC_W-1:0] a;
+                input [N_THRES*TW-1:0] thr;
+                integer t;
+                reg signed [CMP_W-1:0] ae, te;
+                reg [OUT_W-1:0] one;
+                begin
+                    count_ge = {OUT_W{1'b0}};
+                    ae = {CMP_W{a[ACC_W-1]}};
+                    ae[ACC_W-1:0] = a;
+                    for (t = 0; t < N_THRES; t = t + 1) begin
+                        te = {CMP_W{thr[t*TW + TW - 1]}};
+                        te[TW-1:0] = thr[t*TW +: TW];
+                        one = {OUT_W{1'b0}};
+                        one[0] = (ae >= te);
+                        count_ge = count_ge + one;
+                    end
+                end
+            endfunction
+
+            genvar gp;
+            for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+                assign result[gp*OUT_W +: OUT_W] =
+                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+            end
+        end else begin : g_no_thres
+            // no activation: the accumulator is the output (OUT_W == ACC_W)
+            assign result = acc;
+            wire unused_nf1 = &{1'b0, nf1};
+        end
+    endgenerate
+
+    reg [PE*OUT_W-1:0] out_data_q;
+    always @(posedge clk) begin
+        if (rst) out_valid_q <= 1'b0;
+        else if (adv) out_valid_q <= v2;
+    end
+    always @(posedge clk) begin
+        if (adv & v2) out_data_q <= result;
+    end
+
+    assign out_tvalid = out_valid_q;
+    assign out_tdata = out_data_q;
+endmodule
+
+`default_nettype wire
