@@ -200,12 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--summarize-only", action="store_true")
     w.set_defaults(func=cmd_sweep)
 
-    m = sub.add_parser("demo", help="train -> export -> FINN -> RTL -> cocotb -> report, on real MNIST")
+    m = sub.add_parser("demo", help="train -> export -> FINN -> RTL -> cocotb -> report, on real MNIST / "
+                                    "Fashion-MNIST (cnv: padded to 32x32)")
     m.add_argument("--out", default="runs/demo")
-    m.add_argument("--model", default="tfc", choices=["tfc", "sfc", "lfc"])
-    m.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
+    m.add_argument("--model", default="tfc", choices=["tfc", "sfc", "lfc", "cnv"])
+    m.add_argument("--dataset", default=None, choices=["mnist", "fashion_mnist"],
+                   help="default mnist (cnv: fashion_mnist, zero-padded to 32x32)")
     m.add_argument("--estimator", default="surge")
-    m.add_argument("--epochs", type=int, default=10)
+    m.add_argument("--epochs", type=int, default=None, help="default 10 (cnv: 1)")
     m.add_argument("--images", type=int, default=1000, help="test images through RTL simulation and the report")
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--no-synth", action="store_true")

@@ -27,13 +27,12 @@ def _stream_layout(t: torch.Tensor) -> torch.Tensor:
     return (t.permute(0, 2, 3, 1) if t.dim() == 4 else t).flatten(1)
 
 
-def _act_code(out) -> torch.Tensor:
+def _act_code(module, out) -> torch.Tensor:
     """Integer code of an activation quantizer's output: bits for +-1, value / scale for multi-bit."""
     v = _value(out)
-    scale = getattr(out, "scale", None)
-    bits = getattr(out, "bit_width", None)
-    if bits is not None and float(bits) > 1 and scale is not None:
-        return (v / scale).round().to(torch.int64)
+    quant = getattr(module, "act_quant", None)
+    if quant is not None and float(quant.bit_width()) > 1:
+        return (v / quant.scale()).round().to(torch.int64)
     return (v > 0).to(torch.int64)
 
 
@@ -46,7 +45,7 @@ def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000) -> l
     hooks = []
     for i, block in enumerate(blocks):
         hooks.append(block.act.register_forward_hook(
-            lambda m, inp, out, i=i: captured[i].append(_stream_layout(_act_code(out)))))
+            lambda m, inp, out, i=i: captured[i].append(_stream_layout(_act_code(m, out)))))
     last = blocks[-1].op
     mw = last.weight.shape[1]
     hooks.append(last.register_forward_hook(

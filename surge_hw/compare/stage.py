@@ -98,8 +98,8 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
                                golden.labels, res.wall_s,
                                extra={"initiation_interval": res.initiation_interval,
                                       "latency_cycles": res.cycles_per_image})
-    acts = [i for i, lay in enumerate(load_ir(rtl_dir.parent if rtl_dir.name == "rtl" else build_dir).layers)
-            if lay.kind in ACTIVATION_KINDS] if len(res.taps) != len(torch_layers) else list(range(len(res.taps)))
+    # taps of the layers PyTorch has a counterpart for (not sliding windows / pools, which only re-order)
+    acts = [i for i, lay in enumerate(load_ir(build_dir).layers) if lay.kind in ACTIVATION_KINDS]
     div = first_divergence(torch_layers, [res.taps[i] for i in acts], [res.layer_names[i] for i in acts])
     if div is not None:
         out.divergence = div.describe()
