@@ -83,14 +83,15 @@ def cmd_rtlsim(args) -> int:
     from .sim.stage import rtlsim_from_build
 
     summary, _ = rtlsim_from_build(args.build_dir, n_images=args.images or None, simulator=args.simulator,
-                                   out_stall=args.stall, in_gap=args.gap, progress=not args.no_progress)
+                                   out_stall=args.stall, in_gap=args.gap, progress=not args.no_progress,
+                                   jobs=args.jobs)
     return 0 if summary["int_equal_images"] == summary["n_images"] else 1
 
 
 def cmd_compare(args) -> int:
     from .compare.stage import compare_build
 
-    stages = compare_build(args.build_dir, n_images=args.images or None, simulator=args.simulator)
+    stages = compare_build(args.build_dir, n_images=args.images or None, simulator=args.simulator, jobs=args.jobs)
     return 0 if all(s.bit_exact is not False for s in stages) else 1
 
 
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
     s.add_argument("--stall", type=float, default=0.0, help="probability of m_axis tready low per cycle")
     s.add_argument("--gap", type=float, default=0.0, help="probability of s_axis tvalid low per cycle")
+    s.add_argument("--jobs", type=int, default=1, help="parallel simulations, one core each (images split)")
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(func=cmd_rtlsim)
 
@@ -185,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("build_dir")
     c.add_argument("--images", type=int, default=1000, help="0 = all images of the golden set")
     c.add_argument("--simulator", default="verilator", choices=["verilator", "icarus"])
+    c.add_argument("--jobs", type=int, default=1, help="parallel RTL simulations, one core each (images split)")
     c.set_defaults(func=cmd_compare)
 
     d = sub.add_parser("deploy", help="folder for a PYNQ-Z1/Z2 board: driver, test data, validate.py (+bitfile)")

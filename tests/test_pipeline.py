@@ -2,7 +2,6 @@
 
 Every stage must reproduce PyTorch's integer outputs exactly on real test images.
 """
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from deploy_package import import_package_driver
 from surge_hw.compare.layers import torch_layer_outputs
 from surge_hw.compare.stage import compare_build, rtl_stage
 from surge_hw.deploy.stage import deploy_from_build
@@ -90,14 +90,7 @@ def test_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     pkg = deploy_from_build(build_dir, tmp_path / "deploy", n_images=N)
     for f in ("driver.py", "packing.py", "io.json", "test_data.npz", "validate.py", "README.md"):
         assert (pkg / f).is_file(), f
-    # import the package's own driver.py, as the board would
-    spec = importlib.util.spec_from_file_location("pkg_driver", pkg / "driver.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(pkg))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(pkg))
+    mod = import_package_driver(pkg, "pkg_driver")  # the package's own driver.py, as the board imports it
     io = json.loads((pkg / "io.json").read_text())
     drv = mod.BNNDriver(io, RtlSimBackend(build_dir / "rtl", io, progress=False))
     data = np.load(pkg / "test_data.npz")

@@ -4,14 +4,13 @@ sliding-window generator + our MVAUs, max-pools, thresholding) -> cocotb/Verilat
 A few training steps only (the weights are whatever they are; the property under test is that every stage
 computes exactly what PyTorch computes on real images).
 """
-import importlib.util
 import json
 import shutil
-import sys
 
 import numpy as np
 import pytest
 
+from deploy_package import import_package_driver
 from surge_hw.compare.stage import compare_build
 from surge_hw.deploy.stage import deploy_from_build
 from surge_hw.export.stage import export_checkpoint
@@ -87,13 +86,7 @@ def test_cnv_locator_names_conv_layer_with_flipped_weight_bit(build_dir, tmp_pat
 def test_cnv_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     """The deploy package's own driver.py (NCHW images -> NHWC stream, 8-bit beats) on the simulated RTL."""
     pkg = deploy_from_build(build_dir, tmp_path / "deploy", n_images=N)
-    spec = importlib.util.spec_from_file_location("pkg_driver_cnv", pkg / "driver.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.path.insert(0, str(pkg))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(pkg))
+    mod = import_package_driver(pkg, "pkg_driver_cnv")  # the package's own driver.py, as the board imports it
     io = json.loads((pkg / "io.json").read_text())
     assert (io["in_elems"], io["in_bits"]) == (32 * 32, 8)
     drv = mod.BNNDriver(io, RtlSimBackend(build_dir / "rtl", io, progress=False))
@@ -102,3 +95,14 @@ def test_cnv_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     golden, _ = load_golden(build_dir, 4)
     assert np.array_equal(drv.dots(ints), golden.int_dots)
     assert np.array_equal(pred, golden.logits.argmax(1))
+
+
+def test_cnv_ii_matches_finn_and_parallel_simulation_equals_serial(build_dir):
+    golden, _ = load_golden(build_dir, 8)
+    x = stream_order(golden.images)
+    serial = simulate(build_dir / "rtl", x, progress=False)
+    est = json.loads((build_dir / "estimates.json").read_text())
+    assert serial.initiation_interval == pytest.approx(est["max_cycles"], rel=0.05)
+    split = simulate(build_dir / "rtl", x, progress=False, jobs=2)
+    assert np.array_equal(serial.outputs, split.outputs) and split.n_images == 8
+    assert split.cycles_per_image == serial.cycles_per_image

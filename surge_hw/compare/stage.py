@@ -88,10 +88,9 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
 
 
 def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simulator: str = "verilator",
-              rtl_dir: Path | None = None) -> StageResult:
+              rtl_dir: Path | None = None, jobs: int = 1) -> StageResult:
     rtl_dir = rtl_dir or build_dir / "rtl"
-    n = len(golden)
-    res = simulate(rtl_dir, stream_order(golden.images), simulator=simulator, taps=True)
+    res = simulate(rtl_dir, stream_order(golden.images), simulator=simulator, taps=True, jobs=jobs)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
@@ -123,7 +122,8 @@ def board_stage(build_dir: Path, golden: GoldenSet) -> StageResult:
 
 
 def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, simulator: str = "verilator",
-                  out_dir: str | os.PathLike | None = None, rtl_dir: str | os.PathLike | None = None) -> list[StageResult]:
+                  out_dir: str | os.PathLike | None = None, rtl_dir: str | os.PathLike | None = None,
+                  jobs: int = 1) -> list[StageResult]:
     build_dir = Path(build_dir)
     golden, info = load_golden(build_dir, n_images)
     n = len(golden)
@@ -147,7 +147,8 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
     stages.append(StageResult("HLS C-sim", False, "needs Vitis HLS (ap_int.h, csim); FINN's HLS C++ for each layer "
                                                   "is in ipgen/"))
     if (Path(rtl_dir) if rtl_dir else build_dir / "rtl").is_dir():
-        stages.append(rtl_stage(build_dir, golden, info, torch_layers, simulator, Path(rtl_dir) if rtl_dir else None))
+        stages.append(rtl_stage(build_dir, golden, info, torch_layers, simulator, Path(rtl_dir) if rtl_dir else None,
+                                jobs=jobs))
     else:
         stages.append(StageResult("RTL sim", False, f"no rtl/: run `surge-hw rtl {build_dir}`"))
     stages.append(board_stage(build_dir, golden))

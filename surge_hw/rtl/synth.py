@@ -65,7 +65,7 @@ def synth_luts(project_dir: str | os.PathLike, top: str | None = None, family: s
         for f in list(files) + [p.name for p in project_dir.glob("*.mem")]:
             shutil.copyfile(project_dir / f, work / f)
         # FINN's sliding-window generator is SystemVerilog: the whole design then goes through yosys-slang
-        read = ("read_slang --ignore-assertions " if any(f.endswith(".sv") for f in files) else "read_verilog -defer ")
+        read = ("read_slang --threads 1 --ignore-assertions --top " + top + " " if any(f.endswith(".sv") for f in files) else "read_verilog -defer ")
         script = "\n".join([
             read + " ".join(files),
             f"synth_xilinx -family {family} -top {top} -noiopad",

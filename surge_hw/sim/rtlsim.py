@@ -53,15 +53,21 @@ class SimResult:
 def simulate(project_dir: str | os.PathLike, inputs: np.ndarray, simulator: str = "verilator",
              work_dir: str | os.PathLike | None = None, progress: bool = True, taps: bool = False,
              in_gap: float = 0.0, out_stall: float = 0.0, seed: int = 1,
-             timeout_cycles: int | None = None, keep_run_dir: bool = False) -> SimResult:
+             timeout_cycles: int | None = None, keep_run_dir: bool = False, jobs: int = 1) -> SimResult:
     """Simulate ``inputs`` (N, input_elems) through the Verilog project at ``project_dir``.
 
     ``in_gap`` / ``out_stall``: probability per cycle that ``s_axis_tvalid`` is withheld / ``m_axis_tready``
     is low (pseudo-random, ``seed``). ``taps``: also record every layer's output stream (for
     :func:`locate_divergence`). Builds go to ``work_dir`` (default ``<project_dir>_sim`` beside the
     project) keyed by the sources' hash, so they are reused while the project is unchanged.
+    ``jobs`` > 1 splits the images into that many consecutive chunks simulated in parallel processes (one
+    build, one core each); latency and II are then measured on the first chunk.
     Raises ``RuntimeError`` on a stall or timeout, naming the stalled layer.
     """
+    if jobs > 1 and len(inputs) >= 4 * jobs:
+        return _simulate_parallel(project_dir, np.asarray(inputs), jobs, simulator=simulator, work_dir=work_dir,
+                                  progress=progress, taps=taps, in_gap=in_gap, out_stall=out_stall, seed=seed,
+                                  timeout_cycles=timeout_cycles, keep_run_dir=keep_run_dir)
     project_dir = Path(project_dir).resolve()
     man = json.loads((project_dir / "manifest.json").read_text())
     if simulator not in man.get("simulators", ("verilator", "icarus")):
@@ -161,6 +167,39 @@ def simulate(project_dir: str | os.PathLike, inputs: np.ndarray, simulator: str 
     if progress:
         print(f"rtlsim: {n} images on {simulator} in {wall:.2f} s; latency {res.cycles_per_image} cycles, "
               f"II {ii:.1f} cycles (analytic {ii_est}), {res.cycles_total} cycles total")
+    return res
+
+
+def _simulate_parallel(project_dir, x: np.ndarray, jobs: int, progress: bool, **kw) -> SimResult:
+    simulate(project_dir, x[:1], progress=progress, **kw)  # build once (cached) before the chunks start
+    chunks = np.array_split(x, jobs)
+    results: list = [None] * jobs
+    errors: list = []
+
+    def run(i):
+        try:
+            results[i] = simulate(project_dir, chunks[i], progress=progress and i == 0, **kw)
+        except BaseException as e:  # re-raised below
+            errors.append(e)
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(jobs)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
+    first = results[0]
+    res = SimResult(outputs=np.concatenate([r.outputs for r in results]),
+                    cycles_total=max(r.cycles_total for r in results), cycles_per_image=first.cycles_per_image,
+                    initiation_interval=first.initiation_interval, wall_s=time.perf_counter() - t0,
+                    build_s=0.0, simulator=first.simulator, n_images=len(x), in_start_cycles=first.in_start_cycles,
+                    out_end_cycles=first.out_end_cycles,
+                    taps=None if first.taps is None else [np.concatenate(t) for t in zip(*[r.taps for r in results])],
+                    layer_names=first.layer_names)
+    if progress:
+        print(f"rtlsim: {len(x)} images in {jobs} parallel simulations in {res.wall_s:.1f} s")
     return res
 
 

@@ -41,7 +41,7 @@ def labels_from_dots(dots: np.ndarray, info: dict) -> np.ndarray:
 
 def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, simulator: str = "verilator",
                       out_stall: float = 0.0, in_gap: float = 0.0, taps: bool = False,
-                      progress: bool = True) -> tuple[dict, SimResult]:
+                      progress: bool = True, jobs: int = 1) -> tuple[dict, SimResult]:
     build_dir = Path(build_dir)
     golden, info = load_golden(build_dir, n_images)
     rtl = build_dir / "rtl"
@@ -49,7 +49,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
         raise FileNotFoundError(f"{rtl} not found: run `surge-hw rtl {build_dir}` first")
     n = len(golden)
     res = simulate(rtl, stream_order(golden.images), simulator=simulator, progress=progress, taps=taps,
-                   out_stall=out_stall, in_gap=in_gap)
+                   out_stall=out_stall, in_gap=in_gap, jobs=jobs)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     torch_labels = golden.logits.argmax(1)
@@ -68,7 +68,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
         "finn_estimate_cycles": finn_cycles,
         "ii_vs_finn_pct": (100.0 * (res.initiation_interval / finn_cycles - 1)) if finn_cycles else None,
         "images_per_s_at_100mhz": res.images_per_s_at_100mhz, "cycles_total": res.cycles_total,
-        "wall_s": res.wall_s, "build_s": res.build_s, "out_stall": out_stall, "in_gap": in_gap,
+        "wall_s": res.wall_s, "build_s": res.build_s, "jobs": jobs, "out_stall": out_stall, "in_gap": in_gap,
         "per_image_int_equal": int_eq.astype(int).tolist(),
     }
     np.savez_compressed(build_dir / OUTPUTS_NAME, popcounts=res.outputs, dots=dots, labels=labels)
