@@ -320,3 +320,25 @@ def test_cnv_full_build(tmp_path):
     assert all(g.int_equal for g in result.golden)
     assert result.fps >= 3000 and result.estimates["totals"]["LUT"] <= 0.7 * 53200
     assert os.path.isdir(result.ipgen_dir)
+
+
+def test_cnv_rgb_open_rtl_ir_equals_pytorch(tmp_path):
+    """3-channel CNV (CIFAR-10 layout) with our model: the folded graph read into the RTL IR, fed the images in
+    the accelerator's NHWC stream order, gives PyTorch's integer outputs (channel order, SIMD=3 windows)."""
+    from surge_hw.data import load_dataset
+    from surge_hw.rtl import golden as rtl_golden
+    from surge_hw.rtl.from_finn import accelerator_from_finn
+    from surge_hw.rtl.packing import stream_order
+    from surge_hw.train.models import build_model
+
+    torch.manual_seed(3)
+    model = randomize_bn(build_model("cnv", in_shape=(3, 32, 32)), 3)
+    gray = load_dataset("fashion_mnist32", "test").images[:6, 0].astype(np.int64)  # real pixels, 3 colourings
+    images = np.stack([gray, 255 - gray, (gray * 3) % 256], axis=1).astype(np.uint8)
+    golden = make_golden_set(model, images, np.zeros(6, np.int64))
+    onnx_path = export_qonnx_model(model, (1, 3, 32, 32), tmp_path / "cnv3.onnx")
+    result = build(onnx_path, tmp_path / "build", golden=golden, target_fps=3000, progress=False, ipgen=False)
+    accel = accelerator_from_finn(result.folded)
+    assert accel.layers[1].kind == "sliding_window" and accel.layers[1].channels == 3
+    pop = rtl_golden.run_accelerator(accel, stream_order(images))
+    assert np.array_equal(2 * pop - accel.layers[-1].mw, golden.int_dots)

@@ -37,19 +37,21 @@ def _act_code(module, out) -> torch.Tensor:
 
 
 @torch.no_grad()
-def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000) -> list[np.ndarray]:
-    """Every hardware layer's output for these images, computed by the PyTorch model (eval mode)."""
+def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000, last_only: bool = False) -> list[np.ndarray]:
+    """Every hardware layer's output for these images, computed by the PyTorch model (eval mode), as int16
+    (bits, INT8 codes and popcounts all fit; a CNV feature map is ~1 MB per image even so: pass the few images
+    a divergence needs, or ``last_only`` for just the last layer's popcounts, returned as a one-item list)."""
     model.eval()
     blocks = list(model.blocks)
     captured: dict[int, list] = {i: [] for i in range(len(blocks) + 1)}
     hooks = []
-    for i, block in enumerate(blocks):
+    for i, block in enumerate([] if last_only else blocks):
         hooks.append(block.act.register_forward_hook(
-            lambda m, inp, out, i=i: captured[i].append(_stream_layout(_act_code(m, out)))))
+            lambda m, inp, out, i=i: captured[i].append(_stream_layout(_act_code(m, out)).to(torch.int16))))
     last = blocks[-1].op
     mw = last.weight.shape[1]
     hooks.append(last.register_forward_hook(
-        lambda m, inp, out: captured[len(blocks)].append(((_value(out) + mw) / 2).round().to(torch.int64))))
+        lambda m, inp, out: captured[len(blocks)].append(((_value(out) + mw) / 2).round().to(torch.int16))))
     try:
         x = torch.from_numpy(np.asarray(images_uint8, dtype=np.float32) / np.float32(255.0))
         for i in range(0, len(x), batch):
@@ -57,7 +59,27 @@ def torch_layer_outputs(model, images_uint8: np.ndarray, batch: int = 1000) -> l
     finally:
         for h in hooks:
             h.remove()
+    if last_only:
+        return [torch.cat(captured[len(blocks)]).numpy().astype(np.int64)]
     return [torch.cat(captured[i]).numpy() for i in range(len(blocks) + 1)]
+
+
+class TorchLayers:
+    """PyTorch's per-layer outputs (:func:`torch_layer_outputs`), computed on demand for the images a divergence
+    needs: a whole test set of CNV feature maps would not fit in memory."""
+
+    def __init__(self, model, images_uint8: np.ndarray):
+        self.model, self.images = model, images_uint8
+
+    def rows(self, rows) -> list[np.ndarray]:
+        return torch_layer_outputs(self.model, self.images[np.asarray(rows)])
+
+
+def layers_for_rows(torch_layers, rows) -> list[np.ndarray]:
+    """Per-layer outputs of the given images from a :class:`TorchLayers` or a precomputed list."""
+    if isinstance(torch_layers, TorchLayers):
+        return torch_layers.rows(rows)
+    return [np.asarray(t)[np.asarray(rows)] for t in torch_layers]
 
 
 @dataclass

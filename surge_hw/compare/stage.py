@@ -26,7 +26,7 @@ from ..rtl.stage import load_ir
 from ..sim.rtlsim import simulate
 from ..sim.stage import labels_from_dots, load_golden, popcounts_to_dots
 from ..train.checkpoint import model_from_checkpoint
-from .layers import ACTIVATION_KINDS, first_divergence, torch_layer_outputs
+from .layers import ACTIVATION_KINDS, TorchLayers, first_divergence, layers_for_rows, torch_layer_outputs
 from .report import StageResult, write_report
 
 # (stage name, graph file, takes uint8 pixels) -- the float graphs take pixels / 255 as PyTorch does
@@ -64,14 +64,32 @@ def graph_layer_outputs(model: ModelWrapper, raw: dict, dots: np.ndarray, mw_las
     return outs
 
 
+LOCATE_IMAGES = 8  # mismatching images re-run with per-layer taps to find the first diverging layer
+
+
+def _mismatching_rows(res: StageResult, dots: np.ndarray, golden: GoldenSet) -> np.ndarray:
+    return np.flatnonzero((np.asarray(dots).reshape(len(dots), -1) != golden.int_dots).any(1))[:LOCATE_IMAGES]
+
+
+def _record_divergence(res: StageResult, div, rows: np.ndarray, fallback: str) -> None:
+    if div is None:
+        res.divergence = fallback
+        return
+    div.image = int(rows[div.image])  # back to the index in the full image set
+    div.mismatching_images = int(res.n_images - res.int_agree)
+    res.divergence = div.describe()
+    res.extra["divergence"] = div.__dict__
+
+
 def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, torch_layers, layer_names,
                 info: dict) -> StageResult:
+    """``torch_layers``: a :class:`TorchLayers` (or a precomputed list) for the divergence locator, which runs
+    only when the integer outputs differ, on the first few mismatching images."""
     images = golden.images.astype(np.float32)
     if not uint8:
         images = images / np.float32(255.0)
     last = last_layer_node(model)
-    taps = [n.output[0] for n in layer_nodes(model)]
-    wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name] + taps))
+    wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name]))
     t = time.perf_counter()
     raw = execute_batched(model, images, wanted, chunk=512, progress=True, desc=name)
     wall = time.perf_counter() - t
@@ -79,30 +97,37 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
     labels = raw[model.graph.output[0].name].reshape(len(images), -1).argmax(1)
     res = StageResult.measured(name, labels, dots, golden.logits.argmax(1), golden.int_dots, golden.labels, wall)
     if res.int_agree != res.n_images:
-        layers = graph_layer_outputs(model, raw, dots, info["mw_last"])
-        div = first_divergence(torch_layers, layers, layer_names) if len(layers) == len(torch_layers) else None
-        res.divergence = div.describe() if div else f"integer outputs differ at node {last.name}"
-        if div:
-            res.extra["divergence"] = div.__dict__
+        rows = _mismatching_rows(res, dots, golden)
+        taps = [n.output[0] for n in layer_nodes(model)]
+        raw_rows = execute_batched(model, images[rows], list(dict.fromkeys([last.output[0]] + taps)))
+        layers = graph_layer_outputs(model, raw_rows, dots[rows], info["mw_last"])
+        ref = layers_for_rows(torch_layers, rows)
+        div = first_divergence(ref, layers, layer_names) if len(layers) == len(ref) else None
+        _record_divergence(res, div, rows, f"integer outputs differ at node {last.name}")
     return res
 
 
 def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simulator: str = "verilator",
               rtl_dir: Path | None = None, jobs: int = 1) -> StageResult:
+    """The RTL on every image (no taps: a CNV's window streams would fill the disk); where outputs differ, the
+    first few mismatching images are simulated again with per-layer taps to locate the diverging layer."""
     rtl_dir = rtl_dir or build_dir / "rtl"
-    res = simulate(rtl_dir, stream_order(golden.images), simulator=simulator, taps=True, jobs=jobs)
+    x = stream_order(golden.images)
+    res = simulate(rtl_dir, x, simulator=simulator, jobs=jobs)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
                                golden.labels, res.wall_s,
                                extra={"initiation_interval": res.initiation_interval,
                                       "latency_cycles": res.cycles_per_image})
-    # taps of the layers PyTorch has a counterpart for (not sliding windows / pools, which only re-order)
-    acts = [i for i, lay in enumerate(load_ir(build_dir).layers) if lay.kind in ACTIVATION_KINDS]
-    div = first_divergence(torch_layers, [res.taps[i] for i in acts], [res.layer_names[i] for i in acts])
-    if div is not None:
-        out.divergence = div.describe()
-        out.extra["divergence"] = div.__dict__
+    if out.int_agree != out.n_images:
+        rows = _mismatching_rows(out, dots, golden)
+        tapped = simulate(rtl_dir, x[rows], simulator=simulator, taps=True)
+        # taps of the layers PyTorch has a counterpart for (not sliding windows / pools, which only re-order)
+        acts = [i for i, lay in enumerate(load_ir(build_dir).layers) if lay.kind in ACTIVATION_KINDS]
+        div = first_divergence(layers_for_rows(torch_layers, rows), [tapped.taps[i] for i in acts],
+                               [tapped.layer_names[i] for i in acts])
+        _record_divergence(out, div, rows, "integer outputs differ, but no activation layer's stream does")
     return out
 
 
@@ -128,11 +153,13 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
     golden, info = load_golden(build_dir, n_images)
     n = len(golden)
     model, state = model_from_checkpoint(info["checkpoint"])
-    torch_layers = torch_layer_outputs(model, golden.images)
+    torch_layers = TorchLayers(model, golden.images)
     ir = load_ir(build_dir) if (build_dir / "rtl_ir").is_dir() else None
-    names = [l.name for l in ir.layers] if ir else [f"layer{i}" for i in range(len(torch_layers))]
+    n_layers = len(model.blocks) + 1
+    names = [lay.name for lay in ir.layers if lay.kind in ACTIVATION_KINDS] if ir else \
+        [f"layer{i}" for i in range(n_layers)]
 
-    torch_dots = torch_layers[-1] * 2 - info["mw_last"]
+    torch_dots = torch_layer_outputs(model, golden.images, last_only=True)[0] * 2 - info["mw_last"]
     torch_labels = golden.logits.argmax(1)
     stages = [StageResult.measured("PyTorch", torch_labels, torch_dots, torch_labels, golden.int_dots, golden.labels)]
     if stages[0].int_agree != n:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer, _signed_bits,
+from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer, signed_bits,
                  bits_for)
 
 VERILOG_DIR = Path(__file__).parent / "verilog"
@@ -69,7 +69,7 @@ def threshold_width(layer) -> int:
     """Bits of one stored threshold after clipping (unsigned for the binary MVAU, two's complement for the
     integer MVAU and for a signed Thresholding input)."""
     if isinstance(layer, IntegerMVAU):
-        return _signed_bits(*mvau_threshold_bounds(layer))
+        return signed_bits(*mvau_threshold_bounds(layer))
     if isinstance(layer, BinaryMVAU):
         return bits_for(layer.mw + 1)
     return layer.in_bits + 1
@@ -130,7 +130,7 @@ class LayerPlan:
     out_elem_bits: int
     out_elems_per_beat: int
     mem_files: dict = field(default_factory=dict)  # role -> (file name, words, width)
-    style: str = "ours"  # "ours": clk/rst/in_*/out_* ports; "finn": a FINN-generated ap_clk/ap_rst_n wrapper
+    style: str = "ours"  # "ours": clk/rst/in_*/out_* ports; "finn": a FINN-generated ap_clk/ap_rst_n core
     finn: dict | None = None  # write_swg_sources' description of the FINN-generated block
 
 
@@ -180,8 +180,8 @@ class CheckIR:
 
 
 def vector_beats(layer) -> int:
-    """Input beats a layer consumes before it can finish its first output: one MVAU input vector, one
-    pooling window group, one pixel for thresholding and the sliding window (which buffers rows itself)."""
+    """Input beats worth buffering in front of a layer: one MVAU input vector, one pooling window group, one
+    input row for a (K > 1, non-depthwise) sliding window, one pixel otherwise."""
     if isinstance(layer, BinaryMVAU):
         return layer.mw // layer.simd
     if isinstance(layer, MaxPool):

@@ -56,7 +56,7 @@ class StreamLayer:
         return self.out_elems // self.out_per_beat
 
 
-def _signed_bits(lo: int, hi: int) -> int:
+def signed_bits(lo: int, hi: int) -> int:
     """Two's complement bits holding lo..hi."""
     n = 1
     while not (-(1 << (n - 1)) <= lo and hi <= (1 << (n - 1)) - 1):
@@ -92,7 +92,7 @@ class ThresholdLayer(StreamLayer):
     @property
     def out_bits(self) -> int:
         lo, hi = self.out_bias, self.out_bias + self.n_thres
-        return _signed_bits(lo, hi) if self.out_signed else bits_for(hi)
+        return signed_bits(lo, hi) if self.out_signed else bits_for(hi)
 
     @property
     def in_elems(self) -> int:
@@ -203,7 +203,7 @@ class IntegerMVAU(BinaryMVAU):
 
     @property
     def acc_bits(self) -> int:
-        return _signed_bits(*self.acc_range)
+        return signed_bits(*self.acc_range)
 
     @property
     def out_signed(self) -> bool:  # the raw accumulator is signed; thresholded outputs are counts
