@@ -31,7 +31,7 @@ def test_cnv_full_test_set_bit_exact_every_stage(tmp_path):
     train(TrainConfig(model="cnv", dataset="fashion_mnist", estimator="surge", epochs=1, progress=False,
                       tensorboard=False), tmp_path / "train")
     export_checkpoint(tmp_path / "train", tmp_path / "export")
-    build_from_export(tmp_path / "export", tmp_path / "build", golden_images=200, max_luts=26072, progress=False)
+    build_from_export(tmp_path / "export", tmp_path / "build", golden_images=200, target_fps=3000, progress=False)
     generate_from_build(tmp_path / "build", synth=False)
     stages = compare_build(tmp_path / "build", n_images=None, jobs=2)
     ran = [s for s in stages if s.available]

@@ -44,6 +44,8 @@ def synth_resources(build_dir: str | os.PathLike) -> dict:
     from .synth import ZYNQ_7020, synth_luts
 
     build_dir = Path(build_dir)
+    print(f"rtl: yosys synth_xilinx of {build_dir / RTL_DIR} (single-threaded WebAssembly: ~1 min for TFC, ~10 min "
+          f"for CNV; --no-synth skips it)", flush=True)
     res = synth_luts(build_dir / RTL_DIR)
     finn_est = {}
     est_path = build_dir / "estimates.json"
