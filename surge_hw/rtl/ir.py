@@ -209,10 +209,6 @@ class IntegerMVAU(BinaryMVAU):
     def out_signed(self) -> bool:  # the raw accumulator is signed; thresholded outputs are counts
         return self.thresholds is None
 
-    @property
-    def out_bits(self) -> int:
-        return self.acc_bits if self.thresholds is None else bits_for(self.n_thres)
-
 
 @dataclass
 class SlidingWindow(StreamLayer):
