@@ -62,4 +62,4 @@ def test_maxpool(config, simulator, tmp_path):
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),
         "out_beats_per_vector": c // pe, "ii": c // pe * k, "seed": 5,
     }
-    run_bench("maxpool", params, "maxpool_cocotb", data, tmp_path, simulator)
+    run_bench("maxpool", params, "block_stream_cocotb", data, tmp_path, simulator)

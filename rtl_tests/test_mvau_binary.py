@@ -60,4 +60,4 @@ def test_mvau_binary(folding, simulator, tmp_path):
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),
         "out_beats_per_vector": nf, "ii": nf * sf, "seed": 7,
     }
-    run_bench("mvau_binary", params, "mvau_binary_cocotb", data, tmp_path, simulator)
+    run_bench("mvau_binary", params, "block_stream_cocotb", data, tmp_path, simulator)

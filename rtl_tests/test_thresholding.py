@@ -52,4 +52,4 @@ def test_thresholding(folding, simulator, tmp_path):
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),
         "out_beats_per_vector": c // pe, "ii": c // pe, "seed": 3,
     }
-    run_bench("thresholding", params, "thresholding_cocotb", data, tmp_path, simulator)
+    run_bench("thresholding", params, "block_stream_cocotb", data, tmp_path, simulator)
