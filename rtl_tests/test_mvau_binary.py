@@ -17,6 +17,14 @@ FOLDINGS = [
     (20, 6, 4, 6, 1),
     (16, 8, 16, 1, 3),
 ]
+# pipelined variants (folding, W_REG, POP_CHUNK): extra ROM register, partial popcounts (even, uneven,
+# 1-bit chunks), both together; II must not change, and the bench checks it
+PIPELINES = [
+    ((16, 8, 1, 1, 1), 1, 0),
+    ((32, 16, 32, 16, 0), 1, 8),
+    ((24, 12, 8, 3, 2), 0, 3),
+    ((20, 6, 4, 6, 1), 1, 1),
+]
 
 
 def make_layer(mw, mh, simd, pe, n_thres, rng) -> BinaryMVAU:
@@ -41,6 +49,18 @@ def make_vectors(layer: BinaryMVAU, rng, n_random=14) -> np.ndarray:
 @pytest.mark.parametrize("simulator", SIMULATORS)
 @pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "mw{}_mh{}_simd{}_pe{}_t{}".format(*f))
 def test_mvau_binary(folding, simulator, tmp_path):
+    _bench(folding, simulator, tmp_path)
+
+
+@pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("pipe", PIPELINES,
+                         ids=lambda c: "mw{}_mh{}_simd{}_pe{}_t{}".format(*c[0]) + f"_wreg{c[1]}_chunk{c[2]}")
+def test_mvau_binary_pipelined(pipe, simulator, tmp_path):
+    folding, w_reg, pop_chunk = pipe
+    _bench(folding, simulator, tmp_path, W_REG=w_reg, POP_CHUNK=pop_chunk)
+
+
+def _bench(folding, simulator, tmp_path, **pipeline):
     rng = np.random.default_rng(abs(hash(folding)) % 2**32)
     layer = make_layer(*folding, rng)
     layer.check()
@@ -54,7 +74,8 @@ def test_mvau_binary(folding, simulator, tmp_path):
     if layer.n_thres:
         write_memh(tmp_path / "thresholds.mem", threshold_words(layer), pe * layer.n_thres * tw)
     params = dict(MW=mw, MH=mh, SIMD=simd, PE=pe, N_THRES=layer.n_thres, ACC_W=layer.acc_bits,
-                  OUT_W=layer.out_bits, TW=tw, WEIGHT_FILE="weights.mem", THRES_FILE="thresholds.mem")
+                  OUT_W=layer.out_bits, TW=tw, WEIGHT_FILE="weights.mem", THRES_FILE="thresholds.mem",
+                  **pipeline)
     data = {
         "in_beats": as_u64_or_str(pack_beats(x.reshape(-1, simd), 1)),
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),

@@ -20,6 +20,11 @@ FOLDINGS = [
     (17, 4, 1, 2, 2, 4, 0),    # unsigned: acc_hi = 255 exactly, so TW = ACC_W + 1
     (16, 4, 4, 4, 0, 8, 1),    # NF = 1, SF > 1, raw accumulator out
 ]
+# every other folding also runs with the second weight-ROM register (W_REG = 1): same outputs and II
+
+
+def _w_reg(folding) -> int:
+    return FOLDINGS.index(folding) % 2
 
 
 def _in_range(in_bits, in_signed):
@@ -66,8 +71,8 @@ def make_thresholds(layer_acc_range, acc, n_thres, rng) -> np.ndarray | None:
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "mw{}_mh{}_simd{}_pe{}_t{}_in{}{}".format(
-    f[0], f[1], f[2], f[3], f[4], "s" if f[6] else "u", f[5]))
+@pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "mw{}_mh{}_simd{}_pe{}_t{}_in{}{}_wreg{}".format(
+    f[0], f[1], f[2], f[3], f[4], "s" if f[6] else "u", f[5], _w_reg(f)))
 def test_mvau_int(folding, simulator, tmp_path):
     mw, mh, simd, pe, n_thres, in_bits, in_signed = folding
     rng = np.random.default_rng(abs(hash(folding)) % 2**32)
@@ -92,7 +97,7 @@ def test_mvau_int(folding, simulator, tmp_path):
         write_memh(tmp_path / "thresholds.mem", threshold_words(layer), pe * layer.n_thres * tw)
     params = dict(MW=mw, MH=mh, SIMD=simd, PE=pe, IN_W=in_bits, IN_SIGNED=int(in_signed), N_THRES=layer.n_thres,
                   ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw, WEIGHT_FILE="weights.mem",
-                  THRES_FILE="thresholds.mem")
+                  THRES_FILE="thresholds.mem", W_REG=_w_reg(folding))
     data = {
         "in_beats": as_u64_or_str(pack_beats(x.reshape(-1, simd), in_bits)),
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),

@@ -18,12 +18,15 @@ BLOCK_PARAMS = {
         dict(MW=16, MH=8, SIMD=16, PE=8, N_THRES=0, ACC_W=5, OUT_W=5, TW=5),
         dict(MW=16, MH=8, SIMD=1, PE=1, N_THRES=3, ACC_W=5, OUT_W=2, TW=5),
         dict(MW=1, MH=1, SIMD=1, PE=1, N_THRES=1, ACC_W=1, OUT_W=1, TW=2),
+        dict(MW=64, MH=8, SIMD=40, PE=2, N_THRES=1, ACC_W=7, OUT_W=1, TW=7, W_REG=1, POP_CHUNK=16),
+        dict(MW=16, MH=8, SIMD=16, PE=8, N_THRES=0, ACC_W=5, OUT_W=5, TW=5, W_REG=1, POP_CHUNK=1),
     ],
     "mvau_int": [
         dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),
         dict(MW=9, MH=8, SIMD=9, PE=8, IN_W=8, IN_SIGNED=1, N_THRES=0, ACC_W=12, OUT_W=12, TW=12),
         dict(MW=17, MH=4, SIMD=1, PE=2, IN_W=4, IN_SIGNED=0, N_THRES=2, ACC_W=9, OUT_W=2, TW=10),
         dict(MW=1, MH=1, SIMD=1, PE=1, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=9, OUT_W=1, TW=9),
+        dict(MW=9, MH=8, SIMD=3, PE=8, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=1),
     ],
     "thresholding": [
         dict(C=8, PE=2), dict(C=8, PE=8, IN_SIGNED=1, N_THRES=3, OUT_W=2), dict(C=4, PE=1, IN_W=4, TW=5),

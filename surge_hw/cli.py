@@ -75,8 +75,16 @@ def cmd_build(args) -> int:
 def cmd_rtl(args) -> int:
     from .rtl.stage import generate_from_build
 
-    generate_from_build(args.build_dir, fifo_depth=args.fifo_depth, synth=not args.no_synth)
+    generate_from_build(args.build_dir, fifo_depth=args.fifo_depth, synth=not args.no_synth, pipeline=args.pipeline)
     return 0
+
+
+def cmd_pnr(args) -> int:
+    from .rtl.stage import pnr_from_build
+
+    res = pnr_from_build(args.build_dir, device=args.device, package=args.package, speed=args.speed,
+                         freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs)
+    return 0 if res["meets_target"] or not args.fail_on_timing else 1
 
 
 def cmd_rtlsim(args) -> int:
@@ -171,7 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fifo-depth", dest="fifo_depth", type=int, default=0,
                    help="FIFO depth between layers (default 0: one input vector per link)")
     r.add_argument("--no-synth", action="store_true", help="skip yosys synth_xilinx")
+    r.add_argument("--pipeline", default="auto", choices=["auto", "none"],
+                   help="MVAU pipeline registers for the clock (default auto; none: shortest latency)")
     r.set_defaults(func=cmd_rtl)
+
+    q = sub.add_parser("pnr", help="open place-and-route (yosys synth_ecp5 + nextpnr-ecp5): measured Fmax, "
+                                   "critical path, bitstream")
+    q.add_argument("build_dir")
+    q.add_argument("--device", default="LFE5U-85F", help="ECP5 device (default LFE5U-85F)")
+    q.add_argument("--package", default="CABGA381")
+    q.add_argument("--speed", type=int, default=6, choices=[6, 7, 8], help="speed grade (default 6, the slowest)")
+    q.add_argument("--freq", type=float, default=100.0, help="target clock in MHz (default 100)")
+    q.add_argument("--seeds", type=int, default=3, help="placement seeds; the worst Fmax is reported")
+    q.add_argument("--jobs", type=int, default=None, help="seeds placed in parallel (default: one per core)")
+    q.add_argument("--fail-on-timing", action="store_true", help="exit 1 when a seed misses --freq")
+    q.set_defaults(func=cmd_pnr)
 
     s = sub.add_parser("rtlsim", help="simulate real test images through the RTL, bit-exact vs PyTorch")
     s.add_argument("build_dir")

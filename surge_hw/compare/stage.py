@@ -188,6 +188,10 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
         notes["open synthesis (yosys synth_xilinx)"] = (f"{r['yosys']['lut_total']:,} LUT, {r['yosys']['ff']:,} FF, "
                                                         f"{r['yosys']['bram36']} BRAM36; FINN estimate "
                                                         f"{r['finn_estimate'].get('LUT', '?')} LUT; xc7z020 has 53,200")
+    if (build_dir / "pnr" / "pnr.json").is_file():
+        from ..rtl.stage import pnr_summary_lines
+        notes["open place-and-route (nextpnr-ecp5)"] = "; ".join(
+            pnr_summary_lines(json.loads((build_dir / "pnr" / "pnr.json").read_text()), estimates))
     if estimates:
         notes["FINN estimate"] = (f"{estimates['fps']:,.0f} images/s at {estimates['fclk_mhz']} MHz "
                                   f"({estimates['max_cycles']} cycles, bottleneck {estimates['bottleneck']})")

@@ -213,6 +213,30 @@ def link_fifo_depth(requested: int, consumer) -> int:
 
 
 # ---- one planner per block kind: (module, params, memories, style) -------------------------------------
+PIPELINES = ("auto", "none")
+POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined adder tree is on
+
+
+def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
+    """Pipeline parameters of an MVAU for ``Accelerator.pipeline`` (chosen from `surge-hw pnr` runs on ECP5:
+    benchmarks/results/pnr/).
+
+    ``auto``: a second weight-ROM register (W_REG: the BRAM's output register, so the ROM's clock-to-out
+    delay no longer adds to the popcount) for every MVAU; when SIMD is wider than ``POP_CHUNK_BITS``,
+    registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
+    registered before the accumulate (SUM_REG): a pipelined adder tree. ``none``: none of these. Each
+    stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).
+    """
+    if pipeline not in PIPELINES:
+        raise IRError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    on = pipeline == "auto"
+    if isinstance(layer, IntegerMVAU):
+        return {"W_REG": int(on)}
+    chunked = on and layer.simd > POP_CHUNK_BITS
+    return {"W_REG": int(on), "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
+            "SUM_REG": int(chunked and math.ceil(layer.simd / POP_CHUNK_BITS) > 2)}
+
+
 def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
     """``mvau_binary`` (XNOR popcount) or ``mvau_int`` (integer x bipolar): same ROM layouts and folding."""
     mems = {"weights": (f"{inst}_weights.mem", mvau_weight_words(layer), layer.pe * layer.simd)}
@@ -225,6 +249,7 @@ def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
     params.update(N_THRES=layer.n_thres, ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw,
                   WEIGHT_FILE=mems["weights"][0],
                   THRES_FILE=mems["thresholds"][0] if layer.n_thres else "none.mem", NUM_VECTORS=layer.num_vectors)
+    params.update(mvau_pipeline(layer, getattr(project.accel, "pipeline", "auto")))
     return {"module": "mvau_int" if isinstance(layer, IntegerMVAU) else "mvau_binary", "params": params,
             "mems": mems}
 

@@ -332,6 +332,9 @@ class Accelerator:
     name: str
     layers: list = field(default_factory=list)
     fifo_depth: int = 0  # FIFO depth between layers; 0 = sized per link (one input vector + 2 beats)
+    # "auto": pipeline registers where the folding needs them for the clock (rtl.generate.mvau_pipeline);
+    # "none": the shortest pipeline. Latency differs, II and outputs do not.
+    pipeline: str = "auto"
 
     @property
     def input_elems(self) -> int:
@@ -358,7 +361,7 @@ class Accelerator:
     def save(self, directory: str | os.PathLike) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        meta, arrays = {"name": self.name, "fifo_depth": self.fifo_depth, "layers": []}, {}
+        meta, arrays = {"name": self.name, "fifo_depth": self.fifo_depth, "pipeline": self.pipeline, "layers": []}, {}
         for i, layer in enumerate(self.layers):
             d = {k: v for k, v in asdict(layer).items() if not isinstance(v, np.ndarray) and v is not None}
             for key in ("weights", "thresholds"):
@@ -382,7 +385,8 @@ class Accelerator:
                 if f"{i}_{key}" in arrays:
                     d[key] = arrays[f"{i}_{key}"]
             layers.append(klass(**d))
-        return cls(name=meta["name"], layers=layers, fifo_depth=meta.get("fifo_depth", 0))
+        return cls(name=meta["name"], layers=layers, fifo_depth=meta.get("fifo_depth", 0),
+                   pipeline=meta.get("pipeline", "auto"))
 
 
 class IRError(ValueError):

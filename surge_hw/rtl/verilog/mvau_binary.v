@@ -12,8 +12,13 @@
 // Pipeline (one global enable, `adv`, so a stalled output freezes every stage and no beat is lost
 // or duplicated):
 //   S0 fold counters, input select      -> S1 weight ROM word (registered read: BRAM-inferable), x
-//   S1 XNOR + popcount, accumulate      -> S2 accumulators; threshold ROM read on the last fold step
+//  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
+//  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
+//  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
+//   S1 XNOR + (sum of partial) popcounts, accumulate -> S2 accumulators; threshold ROM read on the last
+//                                          fold step
 //   S2 threshold compare                -> output register (out_tvalid/out_tdata)
+// Each optional stage adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
 //
 // Memories (hex, $readmemh):
 //   WEIGHT_FILE: NF*SF words of PE*SIMD bits; word nf*SF+sf, bit [p*SIMD+s] = W[nf*PE+p][sf*SIMD+s].
@@ -30,6 +35,10 @@ module mvau_binary #(
     parameter integer ACC_W = 5,            // popcount width, holds 0..MW
     parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
     parameter integer TW = 5,               // threshold width, holds 0..MW+1
+    parameter integer W_REG = 0,            // 1: extra register after the weight ROM (BRAM output register)
+    parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
+    parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
+                                            //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
@@ -58,21 +67,6 @@ module mvau_binary #(
     localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
     localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
     localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
-
-    // popcount of SIMD bits, computed at accumulator width (SIMD <= MW fits in ACC_W bits)
-    function [ACC_W-1:0] popcount;
-        input [SIMD-1:0] v;
-        integer i;
-        reg [ACC_W-1:0] one;
-        begin
-            popcount = {ACC_W{1'b0}};
-            for (i = 0; i < SIMD; i = i + 1) begin
-                one = {ACC_W{1'b0}};
-                one[0] = v[i];
-                popcount = popcount + one;
-            end
-        end
-    endfunction
 
     // ---- global enable: every stage advances unless the output register is full and stalled ----
     reg out_valid_q;
@@ -128,7 +122,7 @@ module mvau_binary #(
     reg v1, first1, last1;
     reg [NF_W-1:0] nf1;
     always @(posedge clk) begin
-        if (adv) begin
+        if (issue) begin                        // loaded only with a beat: idle cycles move no data
             w_q <= wmem[waddr];
             x_q <= x_sel;
             first1 <= (sf == {SF_W{1'b0}});
@@ -141,25 +135,164 @@ module mvau_binary #(
         else if (adv) v1 <= issue;
     end
 
-    // ---- S2: XNOR-popcount and accumulate -----------------------------------------------------
+    // ---- S1r (W_REG = 1): a second register after the ROM (BRAM output register) -------------------
+    // Stage k of the delay lines below moves on adv: its valid bit always, its data only with a valid beat.
+    wire [PE*SIMD-1:0] w_a;
+    wire [SIMD-1:0] x_a;
+    wire va, firsta, lasta;
+    wire [NF_W-1:0] nfa;
+    generate
+        if (W_REG != 0) begin : g_wreg
+            reg [PE*SIMD-1:0] w_r;
+            reg [SIMD-1:0] x_r;
+            reg v_r, first_r, last_r;
+            reg [NF_W-1:0] nf_r;
+            always @(posedge clk) begin
+                if (adv & v1) begin
+                    w_r <= w_q;
+                    x_r <= x_q;
+                    first_r <= first1;
+                    last_r <= last1;
+                    nf_r <= nf1;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst) v_r <= 1'b0;
+                else if (adv) v_r <= v1;
+            end
+            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_r, x_r, v_r, first_r, last_r, nf_r};
+        end else begin : g_no_wreg
+            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_q, x_q, v1, first1, last1, nf1};
+        end
+    endgenerate
+
+    // ---- S2p: XNOR and partial popcounts of POP_CHUNK bits (registered when POP_CHUNK < SIMD) ------
+    localparam integer CH = (POP_CHUNK > 0 && POP_CHUNK < SIMD) ? POP_CHUNK : SIMD;
+    localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
+    localparam integer PW = $clog2(CH + 1);           // width of one partial count
+    wire [PE*NCH*PW-1:0] part_d;
+
+    // popcount of one CH-bit chunk (a per-bit loop: Verilog-2005 for every tool; Verilator unrolls it
+    // for CH <= 64, its default --unroll-count)
+    function [PW-1:0] popcount;
+        input [CH-1:0] v;
+        integer i;
+        reg [PW-1:0] one;
+        begin
+            popcount = {PW{1'b0}};
+            for (i = 0; i < CH; i = i + 1) begin
+                one = {PW{1'b0}};
+                one[0] = v[i];
+                popcount = popcount + one;
+            end
+        end
+    endfunction
+
+    genvar gp, gc;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_xnor
+            wire [SIMD-1:0] xn = ~(w_a[gp*SIMD +: SIMD] ^ x_a);
+            for (gc = 0; gc < NCH; gc = gc + 1) begin : g_chunk
+                localparam integer LO = gc * CH;
+                if (LO + CH <= SIMD) begin : g_full
+                    assign part_d[(gp*NCH+gc)*PW +: PW] = popcount(xn[LO +: CH]);
+                end else begin : g_short     // last chunk of SIMD - LO < CH bits, zero-padded
+                    assign part_d[(gp*NCH+gc)*PW +: PW] = popcount({{(LO + CH - SIMD){1'b0}}, xn[SIMD-1:LO]});
+                end
+            end
+        end
+    endgenerate
+
+    wire [PE*NCH*PW-1:0] part_b;
+    wire vb, firstb, lastb;
+    wire [NF_W-1:0] nfb;
+    generate
+        if (CH < SIMD) begin : g_pop_pipe
+            reg [PE*NCH*PW-1:0] part_q;
+            reg v_p, first_p, last_p;
+            reg [NF_W-1:0] nf_p;
+            always @(posedge clk) begin
+                if (adv & va) begin
+                    part_q <= part_d;
+                    first_p <= firsta;
+                    last_p <= lasta;
+                    nf_p <= nfa;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst) v_p <= 1'b0;
+                else if (adv) v_p <= va;
+            end
+            assign {part_b, vb, firstb, lastb, nfb} = {part_q, v_p, first_p, last_p, nf_p};
+        end else begin : g_no_pop_pipe
+            assign {part_b, vb, firstb, lastb, nfb} = {part_d, va, firsta, lasta, nfa};
+        end
+    endgenerate
+
+    // sum of one neuron's NCH partial counts, at accumulator width (<= SIMD <= MW)
+    function [ACC_W-1:0] sum_parts;
+        input [NCH*PW-1:0] parts;
+        integer c;
+        reg [ACC_W-1:0] e;
+        begin
+            sum_parts = {ACC_W{1'b0}};
+            for (c = 0; c < NCH; c = c + 1) begin
+                e = {ACC_W{1'b0}};
+                e[PW-1:0] = parts[c*PW +: PW];
+                sum_parts = sum_parts + e;
+            end
+        end
+    endfunction
+
+    // ---- S2s (SUM_REG = 1): the sum of the partial counts, registered -------------------------------
+    wire [PE*ACC_W-1:0] sum_d, sum_c;
+    wire vc, firstc, lastc;
+    wire [NF_W-1:0] nfc;
+    generate
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_sum
+            assign sum_d[gp*ACC_W +: ACC_W] = sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+        end
+        if (SUM_REG != 0) begin : g_sum_pipe
+            reg [PE*ACC_W-1:0] sum_q;
+            reg v_s, first_s, last_s;
+            reg [NF_W-1:0] nf_s;
+            always @(posedge clk) begin
+                if (adv & vb) begin
+                    sum_q <= sum_d;
+                    first_s <= firstb;
+                    last_s <= lastb;
+                    nf_s <= nfb;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst) v_s <= 1'b0;
+                else if (adv) v_s <= vb;
+            end
+            assign {sum_c, vc, firstc, lastc, nfc} = {sum_q, v_s, first_s, last_s, nf_s};
+        end else begin : g_no_sum_pipe
+            assign {sum_c, vc, firstc, lastc, nfc} = {sum_d, vb, firstb, lastb, nfb};
+        end
+    endgenerate
+
+    // ---- S2: accumulate ---------------------------------------------------------------------------
     reg [PE*ACC_W-1:0] acc;
     reg v2;
     integer p;
     always @(posedge clk) begin
-        if (adv & v1) begin
+        if (adv & vc) begin
             for (p = 0; p < PE; p = p + 1) begin
-                acc[p*ACC_W +: ACC_W] <= (first1 ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
-                                         + popcount(~(w_q[p*SIMD +: SIMD] ^ x_q));
+                acc[p*ACC_W +: ACC_W] <= (firstc ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
+                                         + sum_c[p*ACC_W +: ACC_W];
             end
         end
     end
     always @(posedge clk) begin
         if (rst) v2 <= 1'b0;
-        else if (adv) v2 <= v1 & last1;
+        else if (adv) v2 <= vc & lastc;
     end
 
     // ---- S3: activation (thresholds) into the output register ----------------------------------
-    wire [PE*OUT_W-1:0] result;
+    reg [PE*OUT_W-1:0] out_data_q;
     generate
         if (N_THRES > 0) begin : g_thres
             localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
@@ -167,7 +300,7 @@ module mvau_binary #(
             initial $readmemh(THRES_FILE, tmem);
             reg [PE*N_THRES*TW-1:0] thr_q;
             always @(posedge clk) begin
-                if (adv & v1 & last1) thr_q <= tmem[nf1];
+                if (adv & vc & lastc) thr_q <= tmem[nfc];
             end
 
             // #{t : a >= T[t]}, both zero-extended to CMP_W bits (thresholds are unsigned)
@@ -191,25 +324,26 @@ module mvau_binary #(
                 end
             endfunction
 
-            genvar gp;
-            for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-                assign result[gp*OUT_W +: OUT_W] =
-                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+            // evaluated only when a result is taken (in hardware: the same compare, with an enable)
+            integer q;
+            always @(posedge clk) begin
+                if (adv & v2)
+                    for (q = 0; q < PE; q = q + 1)
+                        out_data_q[q*OUT_W +: OUT_W] <=
+                            count_ge(acc[q*ACC_W +: ACC_W], thr_q[q*N_THRES*TW +: N_THRES*TW]);
             end
         end else begin : g_no_thres
             // no activation: the popcount is the output (OUT_W == ACC_W)
-            assign result = acc;
-            wire unused_nf1 = &{1'b0, nf1};
+            always @(posedge clk) begin
+                if (adv & v2) out_data_q <= acc;
+            end
+            wire unused_nfc = &{1'b0, nfc};
         end
     endgenerate
 
-    reg [PE*OUT_W-1:0] out_data_q;
     always @(posedge clk) begin
         if (rst) out_valid_q <= 1'b0;
         else if (adv) out_valid_q <= v2;
-    end
-    always @(posedge clk) begin
-        if (adv & v2) out_data_q <= result;
     end
 
     assign out_tvalid = out_valid_q;

@@ -14,6 +14,7 @@
 // Pipeline (one global enable, `adv`, so a stalled output freezes every stage and no beat is lost
 // or duplicated):
 //   S0 fold counters, input select      -> S1 weight ROM word (registered read: BRAM-inferable), x
+//  [S1r W_REG = 1: second weight/input register (the BRAM output register), one more cycle of latency]
 //   S1 per lane sum over SIMD of +-x,   -> S2 accumulators; threshold ROM read on the last fold step
 //      accumulate
 //   S2 threshold compare                -> output register (out_tvalid/out_tdata)
@@ -39,6 +40,7 @@ module mvau_int #(
     parameter integer ACC_W = 13,           // accumulator width (two's complement), > IN_W
     parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
     parameter integer TW = 13,              // threshold width (two's complement)
+    parameter integer W_REG = 0,            // 1: extra register after the weight ROM (BRAM output register)
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
@@ -139,7 +141,7 @@ module mvau_int #(
     reg v1, first1, last1;
     reg [NF_W-1:0] nf1;
     always @(posedge clk) begin
-        if (adv) begin
+        if (issue) begin                        // loaded only with a beat: idle cycles move no data
             w_q <= wmem[waddr];
             x_q <= x_sel;
             first1 <= (sf == {SF_W{1'b0}});
@@ -152,25 +154,55 @@ module mvau_int #(
         else if (adv) v1 <= issue;
     end
 
+    // ---- S1r (W_REG = 1): a second register after the ROM (BRAM output register) -------------------
+    wire [PE*SIMD-1:0] w_a;
+    wire [SIMD*IN_W-1:0] x_a;
+    wire va, firsta, lasta;
+    wire [NF_W-1:0] nfa;
+    generate
+        if (W_REG != 0) begin : g_wreg
+            reg [PE*SIMD-1:0] w_r;
+            reg [SIMD*IN_W-1:0] x_r;
+            reg v_r, first_r, last_r;
+            reg [NF_W-1:0] nf_r;
+            always @(posedge clk) begin
+                if (adv & v1) begin
+                    w_r <= w_q;
+                    x_r <= x_q;
+                    first_r <= first1;
+                    last_r <= last1;
+                    nf_r <= nf1;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst) v_r <= 1'b0;
+                else if (adv) v_r <= v1;
+            end
+            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_r, x_r, v_r, first_r, last_r, nf_r};
+        end else begin : g_no_wreg
+            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_q, x_q, v1, first1, last1, nf1};
+        end
+    endgenerate
+
     // ---- S2: signed sum of +-x and accumulate --------------------------------------------------
     reg [PE*ACC_W-1:0] acc;
     reg v2;
     integer p;
     always @(posedge clk) begin
-        if (adv & v1) begin
+        if (adv & va) begin
             for (p = 0; p < PE; p = p + 1) begin
-                acc[p*ACC_W +: ACC_W] <= (first1 ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
-                                         + bipolar_sum(w_q[p*SIMD +: SIMD], x_q);
+                acc[p*ACC_W +: ACC_W] <= (firsta ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
+                                         + bipolar_sum(w_a[p*SIMD +: SIMD], x_a);
             end
         end
     end
     always @(posedge clk) begin
         if (rst) v2 <= 1'b0;
-        else if (adv) v2 <= v1 & last1;
+        else if (adv) v2 <= va & lasta;
     end
 
     // ---- S3: activation (thresholds) into the output register ----------------------------------
-    wire [PE*OUT_W-1:0] result;
+    reg [PE*OUT_W-1:0] out_data_q;
     generate
         if (N_THRES > 0) begin : g_thres
             localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
@@ -178,49 +210,53 @@ module mvau_int #(
             initial $readmemh(THRES_FILE, tmem);
             reg [PE*N_THRES*TW-1:0] thr_q;
             always @(posedge clk) begin
-                if (adv & v1 & last1) thr_q <= tmem[nf1];
+                if (adv & va & lasta) thr_q <= tmem[nfa];
             end
 
-            // #{t : a >= T[t]}, both sign-extended to CMP_W bits and compared as signed numbers
+            // #{t : a >= T[t]}, both sign-extended to CMP_W bits; the flipped top bit (offset binary)
+            // turns the signed compare into one unsigned compare
+            localparam [CMP_W-1:0] FLIP = {1'b1, {(CMP_W-1){1'b0}}};
             function [OUT_W-1:0] count_ge;
                 input [ACC_W-1:0] a;
                 input [N_THRES*TW-1:0] thr;
                 integer t;
-                reg signed [CMP_W-1:0] ae, te;
+                reg [CMP_W-1:0] ae, te;
                 reg [OUT_W-1:0] one;
                 begin
                     count_ge = {OUT_W{1'b0}};
                     ae = {CMP_W{a[ACC_W-1]}};
                     ae[ACC_W-1:0] = a;
+                    ae = ae ^ FLIP;
                     for (t = 0; t < N_THRES; t = t + 1) begin
                         te = {CMP_W{thr[t*TW + TW - 1]}};
                         te[TW-1:0] = thr[t*TW +: TW];
                         one = {OUT_W{1'b0}};
-                        one[0] = (ae >= te);
+                        one[0] = ((te ^ FLIP) <= ae);
                         count_ge = count_ge + one;
                     end
                 end
             endfunction
 
-            genvar gp;
-            for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-                assign result[gp*OUT_W +: OUT_W] =
-                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+            // evaluated only when a result is taken (in hardware: the same compare, with an enable)
+            integer q;
+            always @(posedge clk) begin
+                if (adv & v2)
+                    for (q = 0; q < PE; q = q + 1)
+                        out_data_q[q*OUT_W +: OUT_W] <=
+                            count_ge(acc[q*ACC_W +: ACC_W], thr_q[q*N_THRES*TW +: N_THRES*TW]);
             end
         end else begin : g_no_thres
             // no activation: the accumulator is the output (OUT_W == ACC_W)
-            assign result = acc;
-            wire unused_nf1 = &{1'b0, nf1};
+            always @(posedge clk) begin
+                if (adv & v2) out_data_q <= acc;
+            end
+            wire unused_nfa = &{1'b0, nfa};
         end
     endgenerate
 
-    reg [PE*OUT_W-1:0] out_data_q;
     always @(posedge clk) begin
         if (rst) out_valid_q <= 1'b0;
         else if (adv) out_valid_q <= v2;
-    end
-    always @(posedge clk) begin
-        if (adv & v2) out_data_q <= result;
     end
 
     assign out_tvalid = out_valid_q;

