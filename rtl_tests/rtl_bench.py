@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surge_hw.rtl.generate import VERILOG_DIR
+from surge_hw.rtl.generate import block_sources
 from surge_hw.sim.tools import build, run_test
 
 HERE = Path(__file__).resolve().parent
@@ -31,8 +31,8 @@ SIMULATORS = [
 
 def run_bench(block: str, params: dict, cocotb_module: str, data: dict, test_dir: Path, simulator: str,
               seed: int = 1) -> None:
-    """Build ``<block>.v`` with ``params`` (cached), save ``data`` for the cocotb test, run it in ``test_dir``."""
-    b = build([VERILOG_DIR / f"{block}.v"], block, simulator, parameters=params)
+    """Build ``<block>.v`` (and the blocks it instantiates) with ``params`` (cached), save ``data`` for the cocotb test, run it in ``test_dir``."""
+    b = build(block_sources(block), block, simulator, parameters=params)
     test_dir.mkdir(parents=True, exist_ok=True)
     np.savez(test_dir / "bench.npz", **{k: np.asarray(v) for k, v in data.items()})
     run_test(b, cocotb_module, test_dir, extra_env={"BENCH_DATA": str(test_dir / "bench.npz")}, seed=seed)

@@ -8,7 +8,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from surge_hw.rtl.generate import VERILOG_DIR, generate_rtl
+from surge_hw.rtl.generate import block_sources, generate_rtl
 from surge_hw.rtl.ir import Accelerator, BinaryMVAU, ThresholdLayer
 from surge_hw.sim.tools import find_simulator
 
@@ -54,7 +54,7 @@ def test_verilator_lint_wall(case):
     block, params = case
     exe = find_simulator("verilator")
     _run([exe, "--lint-only", "-Wall", "--top-module", block, *[f"-G{k}={v}" for k, v in params.items()],
-          str(VERILOG_DIR / f"{block}.v")])
+          *map(str, block_sources(block))])
 
 
 @pytest.mark.icarus
@@ -63,7 +63,7 @@ def test_verilator_lint_wall(case):
 def test_icarus_verilog2005(case, tmp_path):
     block, params = case
     _run(["iverilog", "-g2005", "-Wall", "-o", str(tmp_path / "a.vvp"), "-s", block,
-          *[f"-P{block}.{k}={v}" for k, v in params.items()], str(VERILOG_DIR / f"{block}.v")])
+          *[f"-P{block}.{k}={v}" for k, v in params.items()], *map(str, block_sources(block))])
 
 
 def test_generated_top_lint_clean(tmp_path):

@@ -35,6 +35,13 @@ from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, Sliding
 
 VERILOG_DIR = Path(__file__).parent / "verilog"
 BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "axis_fifo.v", "axis_dwc.v")
+# blocks that instantiate others (the MVAUs' output FIFO): what a bench or a lint run of one block compiles
+BLOCK_DEPENDS = {"mvau_binary": ("axis_fifo",), "mvau_int": ("axis_fifo",)}
+
+
+def block_sources(block: str) -> list[Path]:
+    """``<block>.v`` and the block files it instantiates."""
+    return [VERILOG_DIR / f"{name}.v" for name in (block, *BLOCK_DEPENDS.get(block, ()))]
 
 
 # ---- memory images ----------------------------------------------------------------------------------

@@ -9,15 +9,19 @@
 // input beats come from the stream and are kept in an input buffer; folds nf > 0 replay the buffer,
 // as FINN does, so the initiation interval is NF*SF cycles per vector.
 //
-// Pipeline (one global enable, `adv`, so a stalled output freezes every stage and no beat is lost
-// or duplicated):
-//   S0 fold counters, input select      -> S1 weight ROM word (registered read: BRAM-inferable), x
+// Flow control without a global stall: the pipeline never stops. Results enter a small output FIFO
+// (ODEPTH entries), and a fold group (the SF beats of one output beat) is only started when a FIFO
+// entry is free for its result (a credit counter: allocated when the group starts, returned when the
+// beat leaves). A stalled consumer therefore stops the *input* (registered credits), and no enable
+// fans out to every pipeline register (on ECP5 that net alone cost ~9 ns of routing).
+//
+// Pipeline (valid bits travel with the data; the data registers load every cycle):
+//   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
 //  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
 //  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
-//   S1 XNOR + (sum of partial) popcounts, accumulate -> S2 accumulators; threshold ROM read on the last
-//                                          fold step
-//   S2 threshold compare                -> output register (out_tvalid/out_tdata)
+//   S2  XNOR + (sum of partial) popcounts, accumulate; threshold ROM read on the last fold step
+//   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
 // Each optional stage adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
 //
 // Memories (hex, $readmemh):
@@ -68,21 +72,33 @@ module mvau_binary #(
     localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
     localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
 
-    // ---- global enable: every stage advances unless the output register is full and stalled ----
-    reg out_valid_q;
-    wire adv = ~out_valid_q | out_tready;
+    localparam integer CH = (POP_CHUNK > 0 && POP_CHUNK < SIMD) ? POP_CHUNK : SIMD;
+    localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
+    localparam integer PW = $clog2(CH + 1);           // width of one partial count
+    localparam integer POP_REG = (CH < SIMD) ? 1 : 0;
+    // cycles from a group's first beat to its result leaving the FIFO when nothing stalls: the SF beats,
+    // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
+    // is in flight, plus one so that a credit returned this cycle is not yet needed
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + ((SUM_REG != 0) ? 1 : 0);
+    localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
+    localparam integer CR_W = $clog2(ODEPTH + 1);
+    localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
 
-    // ---- S0: fold counters and input select ----------------------------------------------------
+    // ---- S0: fold counters, credits, input select ------------------------------------------------
     reg [SF_W-1:0] sf;
     reg [NF_W-1:0] nf;
     reg [WA_W-1:0] waddr;                       // nf*SF + sf, as a running counter
+    reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
+    wire group_start = (sf == {SF_W{1'b0}});
+    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
     wire from_stream = (nf == {NF_W{1'b0}});
-    wire issue = adv & (from_stream ? in_tvalid : 1'b1);
+    wire issue = may_go & (from_stream ? in_tvalid : 1'b1);
     wire sf_last = (sf == SF_LAST);
     wire nf_last = (nf == NF_LAST);
+    wire pop = out_tvalid & out_tready;
     wire [SIMD-1:0] x_sel;
 
-    assign in_tready = adv & from_stream;
+    assign in_tready = may_go & from_stream;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -99,6 +115,11 @@ module mvau_binary #(
             end
         end
     end
+    always @(posedge clk) begin
+        if (rst) credits <= CR_FULL;
+        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
+        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
+    end
 
     generate
         if (NF > 1) begin : g_ibuf
@@ -113,7 +134,7 @@ module mvau_binary #(
         end
     endgenerate
 
-    // ---- S1: weight ROM (registered read), input bits, control ---------------------------------
+    // ---- S1: weight ROM (registered read), input bits, control -----------------------------------
     reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
     initial $readmemh(WEIGHT_FILE, wmem);
 
@@ -122,21 +143,18 @@ module mvau_binary #(
     reg v1, first1, last1;
     reg [NF_W-1:0] nf1;
     always @(posedge clk) begin
-        if (issue) begin                        // loaded only with a beat: idle cycles move no data
-            w_q <= wmem[waddr];
-            x_q <= x_sel;
-            first1 <= (sf == {SF_W{1'b0}});
-            last1 <= sf_last;
-            nf1 <= nf;
-        end
+        w_q <= wmem[waddr];
+        x_q <= x_sel;
+        first1 <= group_start;
+        last1 <= sf_last;
+        nf1 <= nf;
     end
     always @(posedge clk) begin
         if (rst) v1 <= 1'b0;
-        else if (adv) v1 <= issue;
+        else v1 <= issue;
     end
 
     // ---- S1r (W_REG = 1): a second register after the ROM (BRAM output register) -------------------
-    // Stage k of the delay lines below moves on adv: its valid bit always, its data only with a valid beat.
     wire [PE*SIMD-1:0] w_a;
     wire [SIMD-1:0] x_a;
     wire va, firsta, lasta;
@@ -148,17 +166,11 @@ module mvau_binary #(
             reg v_r, first_r, last_r;
             reg [NF_W-1:0] nf_r;
             always @(posedge clk) begin
-                if (adv & v1) begin
-                    w_r <= w_q;
-                    x_r <= x_q;
-                    first_r <= first1;
-                    last_r <= last1;
-                    nf_r <= nf1;
-                end
+                {w_r, x_r, first_r, last_r, nf_r} <= {w_q, x_q, first1, last1, nf1};
             end
             always @(posedge clk) begin
                 if (rst) v_r <= 1'b0;
-                else if (adv) v_r <= v1;
+                else v_r <= v1;
             end
             assign {w_a, x_a, va, firsta, lasta, nfa} = {w_r, x_r, v_r, first_r, last_r, nf_r};
         end else begin : g_no_wreg
@@ -167,9 +179,6 @@ module mvau_binary #(
     endgenerate
 
     // ---- S2p: XNOR and partial popcounts of POP_CHUNK bits (registered when POP_CHUNK < SIMD) ------
-    localparam integer CH = (POP_CHUNK > 0 && POP_CHUNK < SIMD) ? POP_CHUNK : SIMD;
-    localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
-    localparam integer PW = $clog2(CH + 1);           // width of one partial count
     wire [PE*NCH*PW-1:0] part_d;
 
     // popcount of one CH-bit chunk (a per-bit loop: Verilog-2005 for every tool; Verilator unrolls it
@@ -207,21 +216,16 @@ module mvau_binary #(
     wire vb, firstb, lastb;
     wire [NF_W-1:0] nfb;
     generate
-        if (CH < SIMD) begin : g_pop_pipe
+        if (POP_REG != 0) begin : g_pop_pipe
             reg [PE*NCH*PW-1:0] part_q;
             reg v_p, first_p, last_p;
             reg [NF_W-1:0] nf_p;
             always @(posedge clk) begin
-                if (adv & va) begin
-                    part_q <= part_d;
-                    first_p <= firsta;
-                    last_p <= lasta;
-                    nf_p <= nfa;
-                end
+                {part_q, first_p, last_p, nf_p} <= {part_d, firsta, lasta, nfa};
             end
             always @(posedge clk) begin
                 if (rst) v_p <= 1'b0;
-                else if (adv) v_p <= va;
+                else v_p <= va;
             end
             assign {part_b, vb, firstb, lastb, nfb} = {part_q, v_p, first_p, last_p, nf_p};
         end else begin : g_no_pop_pipe
@@ -257,16 +261,11 @@ module mvau_binary #(
             reg v_s, first_s, last_s;
             reg [NF_W-1:0] nf_s;
             always @(posedge clk) begin
-                if (adv & vb) begin
-                    sum_q <= sum_d;
-                    first_s <= firstb;
-                    last_s <= lastb;
-                    nf_s <= nfb;
-                end
+                {sum_q, first_s, last_s, nf_s} <= {sum_d, firstb, lastb, nfb};
             end
             always @(posedge clk) begin
                 if (rst) v_s <= 1'b0;
-                else if (adv) v_s <= vb;
+                else v_s <= vb;
             end
             assign {sum_c, vc, firstc, lastc, nfc} = {sum_q, v_s, first_s, last_s, nf_s};
         end else begin : g_no_sum_pipe
@@ -279,7 +278,7 @@ module mvau_binary #(
     reg v2;
     integer p;
     always @(posedge clk) begin
-        if (adv & vc) begin
+        if (vc) begin
             for (p = 0; p < PE; p = p + 1) begin
                 acc[p*ACC_W +: ACC_W] <= (firstc ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
                                          + sum_c[p*ACC_W +: ACC_W];
@@ -288,11 +287,11 @@ module mvau_binary #(
     end
     always @(posedge clk) begin
         if (rst) v2 <= 1'b0;
-        else if (adv) v2 <= vc & lastc;
+        else v2 <= vc & lastc;
     end
 
-    // ---- S3: activation (thresholds) into the output register ----------------------------------
-    reg [PE*OUT_W-1:0] out_data_q;
+    // ---- S3: activation (thresholds) into the output FIFO --------------------------------------------
+    wire [PE*OUT_W-1:0] result;
     generate
         if (N_THRES > 0) begin : g_thres
             localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
@@ -300,7 +299,7 @@ module mvau_binary #(
             initial $readmemh(THRES_FILE, tmem);
             reg [PE*N_THRES*TW-1:0] thr_q;
             always @(posedge clk) begin
-                if (adv & vc & lastc) thr_q <= tmem[nfc];
+                if (vc & lastc) thr_q <= tmem[nfc];
             end
 
             // #{t : a >= T[t]}, both zero-extended to CMP_W bits (thresholds are unsigned)
@@ -324,30 +323,26 @@ module mvau_binary #(
                 end
             endfunction
 
-            // evaluated only when a result is taken (in hardware: the same compare, with an enable)
-            integer q;
-            always @(posedge clk) begin
-                if (adv & v2)
-                    for (q = 0; q < PE; q = q + 1)
-                        out_data_q[q*OUT_W +: OUT_W] <=
-                            count_ge(acc[q*ACC_W +: ACC_W], thr_q[q*N_THRES*TW +: N_THRES*TW]);
+            for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+                assign result[gp*OUT_W +: OUT_W] =
+                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
             end
         end else begin : g_no_thres
             // no activation: the popcount is the output (OUT_W == ACC_W)
-            always @(posedge clk) begin
-                if (adv & v2) out_data_q <= acc;
-            end
+            assign result = acc;
             wire unused_nfc = &{1'b0, nfc};
         end
     endgenerate
 
-    always @(posedge clk) begin
-        if (rst) out_valid_q <= 1'b0;
-        else if (adv) out_valid_q <= v2;
-    end
-
-    assign out_tvalid = out_valid_q;
-    assign out_tdata = out_data_q;
+    // never full: a group only starts with a credit for its entry
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire ofifo_ready;
+    /* verilator lint_on UNUSEDSIGNAL */
+    axis_fifo #(.WIDTH(PE*OUT_W), .DEPTH(ODEPTH)) ofifo (
+        .clk(clk), .rst(rst),
+        .s_tdata(result), .s_tvalid(v2), .s_tready(ofifo_ready),
+        .m_tdata(out_tdata), .m_tvalid(out_tvalid), .m_tready(out_tready)
+    );
 endmodule
 
 `default_nettype wire

@@ -11,16 +11,18 @@
 // [p*OUT_W +: OUT_W]). Fold nf = 0 reads the stream and fills the input buffer; folds nf > 0 replay it,
 // so the initiation interval is NF*SF cycles per vector.
 //
-// Pipeline (one global enable, `adv`, so a stalled output freezes every stage and no beat is lost
-// or duplicated):
-//   S0 fold counters, input select      -> S1 weight ROM word (registered read: BRAM-inferable), x
-//  [S1r W_REG = 1: second weight/input register (the BRAM output register), one more cycle of latency]
-//   S1 per lane sum over SIMD of +-x,   -> S2 accumulators; threshold ROM read on the last fold step
-//      accumulate
-//   S2 threshold compare                -> output register (out_tvalid/out_tdata)
+// Flow control without a global stall: the pipeline never stops. Results enter a small output FIFO
+// (ODEPTH entries), and a fold group (the SF beats of one output beat) is only started when a FIFO
+// entry is free for its result (a credit counter: allocated when the group starts, returned when the
+// beat leaves). A stalled consumer therefore stops the *input* (registered credits), and no enable
+// fans out to every pipeline register (on ECP5 that net alone cost ~9 ns of routing).
 //
-// Arithmetic: every element is sign- (IN_SIGNED) or zero-extended to ACC_W bits and added or subtracted;
-// ACC_W holds -MW*max|x| .. MW*max|x|, so negation (also of -2^(IN_W-1)) and every partial sum are exact.
+// Pipeline (valid bits travel with the data; the data registers load every cycle):
+//   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
+//  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
+//   S2  per lane sum over SIMD of +-x, accumulate; threshold ROM read on the last fold step
+//   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
+// W_REG adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
 //
 // Memories (hex, $readmemh):
 //   WEIGHT_FILE: NF*SF words of PE*SIMD bits; word nf*SF+sf, bit [p*SIMD+s] = W[nf*PE+p][sf*SIMD+s].
@@ -70,6 +72,11 @@ module mvau_int #(
     localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
     localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
     localparam [0:0] SIGNED_IN = (IN_SIGNED != 0) ? 1'b1 : 1'b0;
+    // cycles from a group's first beat to its result leaving the FIFO (see mvau_binary.v)
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0);
+    localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
+    localparam integer CR_W = $clog2(ODEPTH + 1);
+    localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
 
     // sum over the SIMD elements of (w[s] ? +x[s] : -x[s]), at accumulator width
     function [ACC_W-1:0] bipolar_sum;
@@ -87,21 +94,21 @@ module mvau_int #(
         end
     endfunction
 
-    // ---- global enable: every stage advances unless the output register is full and stalled ----
-    reg out_valid_q;
-    wire adv = ~out_valid_q | out_tready;
-
-    // ---- S0: fold counters and input select ----------------------------------------------------
+    // ---- S0: fold counters, credits, input select ------------------------------------------------
     reg [SF_W-1:0] sf;
     reg [NF_W-1:0] nf;
     reg [WA_W-1:0] waddr;                       // nf*SF + sf, as a running counter
+    reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
+    wire group_start = (sf == {SF_W{1'b0}});
+    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
     wire from_stream = (nf == {NF_W{1'b0}});
-    wire issue = adv & (from_stream ? in_tvalid : 1'b1);
+    wire issue = may_go & (from_stream ? in_tvalid : 1'b1);
     wire sf_last = (sf == SF_LAST);
     wire nf_last = (nf == NF_LAST);
+    wire pop = out_tvalid & out_tready;
     wire [SIMD*IN_W-1:0] x_sel;
 
-    assign in_tready = adv & from_stream;
+    assign in_tready = may_go & from_stream;
 
     always @(posedge clk) begin
         if (rst) begin
@@ -118,6 +125,11 @@ module mvau_int #(
             end
         end
     end
+    always @(posedge clk) begin
+        if (rst) credits <= CR_FULL;
+        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
+        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
+    end
 
     generate
         if (NF > 1) begin : g_ibuf
@@ -132,7 +144,7 @@ module mvau_int #(
         end
     endgenerate
 
-    // ---- S1: weight ROM (registered read), input elements, control -----------------------------
+    // ---- S1: weight ROM (registered read), input elements, control -----------------------------------
     reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
     initial $readmemh(WEIGHT_FILE, wmem);
 
@@ -141,17 +153,15 @@ module mvau_int #(
     reg v1, first1, last1;
     reg [NF_W-1:0] nf1;
     always @(posedge clk) begin
-        if (issue) begin                        // loaded only with a beat: idle cycles move no data
-            w_q <= wmem[waddr];
-            x_q <= x_sel;
-            first1 <= (sf == {SF_W{1'b0}});
-            last1 <= sf_last;
-            nf1 <= nf;
-        end
+        w_q <= wmem[waddr];
+        x_q <= x_sel;
+        first1 <= group_start;
+        last1 <= sf_last;
+        nf1 <= nf;
     end
     always @(posedge clk) begin
         if (rst) v1 <= 1'b0;
-        else if (adv) v1 <= issue;
+        else v1 <= issue;
     end
 
     // ---- S1r (W_REG = 1): a second register after the ROM (BRAM output register) -------------------
@@ -166,17 +176,11 @@ module mvau_int #(
             reg v_r, first_r, last_r;
             reg [NF_W-1:0] nf_r;
             always @(posedge clk) begin
-                if (adv & v1) begin
-                    w_r <= w_q;
-                    x_r <= x_q;
-                    first_r <= first1;
-                    last_r <= last1;
-                    nf_r <= nf1;
-                end
+                {w_r, x_r, first_r, last_r, nf_r} <= {w_q, x_q, first1, last1, nf1};
             end
             always @(posedge clk) begin
                 if (rst) v_r <= 1'b0;
-                else if (adv) v_r <= v1;
+                else v_r <= v1;
             end
             assign {w_a, x_a, va, firsta, lasta, nfa} = {w_r, x_r, v_r, first_r, last_r, nf_r};
         end else begin : g_no_wreg
@@ -189,7 +193,7 @@ module mvau_int #(
     reg v2;
     integer p;
     always @(posedge clk) begin
-        if (adv & va) begin
+        if (va) begin
             for (p = 0; p < PE; p = p + 1) begin
                 acc[p*ACC_W +: ACC_W] <= (firsta ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
                                          + bipolar_sum(w_a[p*SIMD +: SIMD], x_a);
@@ -198,11 +202,11 @@ module mvau_int #(
     end
     always @(posedge clk) begin
         if (rst) v2 <= 1'b0;
-        else if (adv) v2 <= va & lasta;
+        else v2 <= va & lasta;
     end
 
-    // ---- S3: activation (thresholds) into the output register ----------------------------------
-    reg [PE*OUT_W-1:0] out_data_q;
+    // ---- S3: activation (thresholds) into the output FIFO --------------------------------------------
+    wire [PE*OUT_W-1:0] result;
     generate
         if (N_THRES > 0) begin : g_thres
             localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
@@ -210,7 +214,7 @@ module mvau_int #(
             initial $readmemh(THRES_FILE, tmem);
             reg [PE*N_THRES*TW-1:0] thr_q;
             always @(posedge clk) begin
-                if (adv & va & lasta) thr_q <= tmem[nfa];
+                if (va & lasta) thr_q <= tmem[nfa];
             end
 
             // #{t : a >= T[t]}, both sign-extended to CMP_W bits; the flipped top bit (offset binary)
@@ -237,30 +241,27 @@ module mvau_int #(
                 end
             endfunction
 
-            // evaluated only when a result is taken (in hardware: the same compare, with an enable)
-            integer q;
-            always @(posedge clk) begin
-                if (adv & v2)
-                    for (q = 0; q < PE; q = q + 1)
-                        out_data_q[q*OUT_W +: OUT_W] <=
-                            count_ge(acc[q*ACC_W +: ACC_W], thr_q[q*N_THRES*TW +: N_THRES*TW]);
+            genvar gp;
+            for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
+                assign result[gp*OUT_W +: OUT_W] =
+                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
             end
         end else begin : g_no_thres
             // no activation: the accumulator is the output (OUT_W == ACC_W)
-            always @(posedge clk) begin
-                if (adv & v2) out_data_q <= acc;
-            end
+            assign result = acc;
             wire unused_nfa = &{1'b0, nfa};
         end
     endgenerate
 
-    always @(posedge clk) begin
-        if (rst) out_valid_q <= 1'b0;
-        else if (adv) out_valid_q <= v2;
-    end
-
-    assign out_tvalid = out_valid_q;
-    assign out_tdata = out_data_q;
+    // never full: a group only starts with a credit for its entry
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire ofifo_ready;
+    /* verilator lint_on UNUSEDSIGNAL */
+    axis_fifo #(.WIDTH(PE*OUT_W), .DEPTH(ODEPTH)) ofifo (
+        .clk(clk), .rst(rst),
+        .s_tdata(result), .s_tvalid(v2), .s_tready(ofifo_ready),
+        .m_tdata(out_tdata), .m_tvalid(out_tvalid), .m_tready(out_tready)
+    );
 endmodule
 
 `default_nettype wire
