@@ -27,3 +27,19 @@ def test_notebooks_execute(tmp_path, monkeypatch):
         NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
         assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+
+
+@pytest.mark.slow
+def test_notebook_2_runs_cnv(tmp_path, monkeypatch):
+    """Notebook 2 with the convolutional CNV (Fashion-MNIST 32x32): trains on 512 images, ~5 min."""
+    monkeypatch.setenv("SURGE_NB_OUT", str(tmp_path / "nb"))
+    monkeypatch.setenv("SURGE_NB_MODEL", "cnv")
+    monkeypatch.setenv("SURGE_NB_IMAGES", "12")
+    path = next(p for p in NOTEBOOKS if p.name.startswith("02_"))
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{path.name}: {errors[0]['ename']}: {errors[0]['evalue']}"
+    text = "".join(o.get("text", "") + str(o.get("data", {}).get("text/markdown", "")) for c in nb.cells
+                   if c.cell_type == "code" for o in c.outputs)
+    assert "RTL sim (verilator) | 12 |" in text and "12/12" in text
