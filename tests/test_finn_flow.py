@@ -324,7 +324,8 @@ def test_cnv_full_build(tmp_path):
 
 def test_cnv_rgb_open_rtl_ir_equals_pytorch(tmp_path):
     """3-channel CNV (CIFAR-10 layout) with our model: the folded graph read into the RTL IR, fed the images in
-    the accelerator's NHWC stream order, gives PyTorch's integer outputs (channel order, SIMD=3 windows)."""
+    the accelerator's NHWC stream order, gives PyTorch's integer outputs (channel order, SIMD=3 windows), and so
+    does its Verilog on Verilator."""
     from surge_hw.data import load_dataset
     from surge_hw.rtl import golden as rtl_golden
     from surge_hw.rtl.from_finn import accelerator_from_finn
@@ -342,3 +343,9 @@ def test_cnv_rgb_open_rtl_ir_equals_pytorch(tmp_path):
     assert accel.layers[1].kind == "sliding_window" and accel.layers[1].channels == 3
     pop = rtl_golden.run_accelerator(accel, stream_order(images))
     assert np.array_equal(2 * pop - accel.layers[-1].mw, golden.int_dots)
+    # and the generated Verilog (SIMD=3 windows over the 3-channel NHWC stream) on Verilator, with stalls
+    from surge_hw.rtl.generate import generate_rtl
+    from surge_hw.sim.rtlsim import simulate
+
+    sim = simulate(generate_rtl(accel, tmp_path / "rtl"), stream_order(images[:3]), out_stall=0.2, progress=False)
+    assert np.array_equal(sim.outputs, pop[:3])

@@ -101,3 +101,19 @@ def test_cli_pnr_before_rtl_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "surge_hw.cli", "pnr", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "run `surge-hw rtl" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_pnr_figures_go_into_the_build_report(pnr_result, tmp_path):
+    from surge_hw.rtl.stage import _replace_section, pnr_summary_lines
+
+    _, res, _ = pnr_result
+    lines = pnr_summary_lines(res, {"max_cycles": 98, "fps": 1_020_408, "fclk_mhz": 100})
+    assert lines[0].startswith(f"Fmax {res['fmax_mhz_worst']:.1f} MHz worst of 2 seed(s)")
+    assert f"{res['fmax_mhz_worst'] * 1e6 / 98:,.0f} images/s" in lines[-1]
+    report = tmp_path / "report.md"
+    report.write_text("# build\n\n## Folding\n\ntext\n\n## Estimates\n\nmore\n")
+    _replace_section(report, "## Open place-and-route (ECP5)", lines)
+    _replace_section(report, "## Open place-and-route (ECP5)", lines)  # a rerun replaces, never appends twice
+    text = report.read_text()
+    assert text.count("## Open place-and-route (ECP5)") == 1 and text.startswith("# build\n\n## Folding")
+    assert f"- {lines[0]}" in text and "## Estimates\n\nmore" in text

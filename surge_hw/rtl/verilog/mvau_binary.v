@@ -181,19 +181,21 @@ module mvau_binary #(
     // ---- S2p: XNOR and partial popcounts of POP_CHUNK bits (registered when POP_CHUNK < SIMD) ------
     wire [PE*NCH*PW-1:0] part_d;
 
-    // popcount of one CH-bit chunk (a per-bit loop: Verilog-2005 for every tool; Verilator unrolls it
-    // for CH <= 64, its default --unroll-count)
+    // popcount of one CH-bit chunk as a balanced adder tree (log2(CH) adders deep: a running sum in a
+    // loop would synthesize as a chain). Verilog-2005 for every tool; the loops unroll at elaboration.
     function [PW-1:0] popcount;
         input [CH-1:0] v;
-        integer i;
-        reg [PW-1:0] one;
+        integer i, n;
+        reg [CH*PW-1:0] lane;                   // CH lanes of PW bits, reduced in place level by level
         begin
-            popcount = {PW{1'b0}};
-            for (i = 0; i < CH; i = i + 1) begin
-                one = {PW{1'b0}};
-                one[0] = v[i];
-                popcount = popcount + one;
-            end
+            lane = {CH*PW{1'b0}};
+            for (i = 0; i < CH; i = i + 1)
+                lane[i*PW] = v[i];
+            for (n = CH; n > 1; n = (n + 1) / 2)
+                for (i = 0; i < (n + 1) / 2; i = i + 1)
+                    lane[i*PW +: PW] = (2*i + 1 < n) ? lane[2*i*PW +: PW] + lane[(2*i+1)*PW +: PW]
+                                                     : lane[2*i*PW +: PW];
+            popcount = lane[PW-1:0];
         end
     endfunction
 
@@ -233,18 +235,20 @@ module mvau_binary #(
         end
     endgenerate
 
-    // sum of one neuron's NCH partial counts, at accumulator width (<= SIMD <= MW)
+    // sum of one neuron's NCH partial counts at accumulator width (<= SIMD <= MW), as a balanced tree
     function [ACC_W-1:0] sum_parts;
         input [NCH*PW-1:0] parts;
-        integer c;
-        reg [ACC_W-1:0] e;
+        integer c, n;
+        reg [NCH*ACC_W-1:0] lane;
         begin
-            sum_parts = {ACC_W{1'b0}};
-            for (c = 0; c < NCH; c = c + 1) begin
-                e = {ACC_W{1'b0}};
-                e[PW-1:0] = parts[c*PW +: PW];
-                sum_parts = sum_parts + e;
-            end
+            lane = {NCH*ACC_W{1'b0}};
+            for (c = 0; c < NCH; c = c + 1)
+                lane[c*ACC_W +: PW] = parts[c*PW +: PW];
+            for (n = NCH; n > 1; n = (n + 1) / 2)
+                for (c = 0; c < (n + 1) / 2; c = c + 1)
+                    lane[c*ACC_W +: ACC_W] = (2*c + 1 < n) ? lane[2*c*ACC_W +: ACC_W] + lane[(2*c+1)*ACC_W +: ACC_W]
+                                                           : lane[2*c*ACC_W +: ACC_W];
+            sum_parts = lane[ACC_W-1:0];
         end
     endfunction
 

@@ -82,18 +82,21 @@ module thresholding #(
     function [OUT_W-1:0] count_ge;
         input [IN_W-1:0] x;
         input [N_THRES*TW-1:0] thr;
-        integer t;
+        integer t, n;
         reg [CMP_W-1:0] xe, te;
-        reg [OUT_W-1:0] one;
+        reg [N_THRES*OUT_W-1:0] lane;           // the compare bits, summed as a balanced adder tree
         begin
-            count_ge = {OUT_W{1'b0}};
+            lane = {N_THRES*OUT_W{1'b0}};
             xe = {{(CMP_W-IN_W){x[IN_W-1] & SIGNED[0]}}, x} ^ FLIP;
             for (t = 0; t < N_THRES; t = t + 1) begin
                 te = {{(CMP_W-TW){thr[t*TW+TW-1] & SIGNED[0]}}, thr[t*TW +: TW]} ^ FLIP;
-                one = {OUT_W{1'b0}};
-                one[0] = (xe >= te);
-                count_ge = count_ge + one;
+                lane[t*OUT_W] = (xe >= te);
             end
+            for (n = N_THRES; n > 1; n = (n + 1) / 2)
+                for (t = 0; t < (n + 1) / 2; t = t + 1)
+                    lane[t*OUT_W +: OUT_W] = (2*t + 1 < n) ? lane[2*t*OUT_W +: OUT_W] + lane[(2*t+1)*OUT_W +: OUT_W]
+                                                           : lane[2*t*OUT_W +: OUT_W];
+            count_ge = lane[OUT_W-1:0];
         end
     endfunction
 
