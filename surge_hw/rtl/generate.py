@@ -256,7 +256,7 @@ def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
     params.update(N_THRES=layer.n_thres, ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw,
                   WEIGHT_FILE=mems["weights"][0],
                   THRES_FILE=mems["thresholds"][0] if layer.n_thres else "none.mem", NUM_VECTORS=layer.num_vectors)
-    params.update(mvau_pipeline(layer, getattr(project.accel, "pipeline", "auto")))
+    params.update(mvau_pipeline(layer, project.accel.pipeline))
     return {"module": "mvau_int" if isinstance(layer, IntegerMVAU) else "mvau_binary", "params": params,
             "mems": mems}
 

