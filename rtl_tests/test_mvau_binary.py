@@ -17,13 +17,19 @@ FOLDINGS = [
     (20, 6, 4, 6, 1),
     (16, 8, 16, 1, 3),
 ]
-# pipelined variants (folding, W_REG, POP_CHUNK): extra ROM register, partial popcounts (even, uneven,
-# 1-bit chunks), both together; II must not change, and the bench checks it
+# pipelined variants (folding, stage parameters): extra ROM register, partial popcounts (even, uneven,
+# 1-bit chunks), registered group sums (even and zero-padded groups), the registered final sum, and all of
+# them together; II must not change, and the bench checks it
 PIPELINES = [
-    ((16, 8, 1, 1, 1), 1, 0),
-    ((32, 16, 32, 16, 0), 1, 8),
-    ((24, 12, 8, 3, 2), 0, 3),
-    ((20, 6, 4, 6, 1), 1, 1),
+    ((16, 8, 1, 1, 1), dict(W_REG=1)),
+    ((32, 16, 32, 16, 0), dict(W_REG=1, POP_CHUNK=8)),
+    ((24, 12, 8, 3, 2), dict(POP_CHUNK=3)),
+    ((20, 6, 4, 6, 1), dict(W_REG=1, POP_CHUNK=1)),
+    ((32, 16, 32, 16, 0), dict(W_REG=1, POP_CHUNK=2, SUM_GROUP=3, SUM_REG=1)),
+    ((24, 12, 8, 3, 2), dict(POP_CHUNK=1, SUM_GROUP=2)),
+    ((64, 8, 64, 2, 1), dict(W_REG=1, POP_CHUNK=8, SUM_GROUP=4, SUM_REG=1)),
+    ((200, 4, 200, 2, 1), dict(W_REG=1, POP_CHUNK=8, SUM_GROUP=3, SUM_REG=1)),  # 25 -> 9 -> 3: two levels
+    ((98, 7, 49, 7, 0), dict(POP_CHUNK=2, SUM_GROUP=2)),                        # 25 -> 13 -> 7 -> 4 -> 2
 ]
 
 
@@ -53,11 +59,11 @@ def test_mvau_binary(folding, simulator, tmp_path):
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("pipe", PIPELINES,
-                         ids=lambda c: "mw{}_mh{}_simd{}_pe{}_t{}".format(*c[0]) + f"_wreg{c[1]}_chunk{c[2]}")
+@pytest.mark.parametrize("pipe", PIPELINES, ids=lambda c: "mw{}_mh{}_simd{}_pe{}_t{}_".format(*c[0]) + "_".join(
+    f"{k.lower().replace('_', '')}{v}" for k, v in c[1].items()))
 def test_mvau_binary_pipelined(pipe, simulator, tmp_path):
-    folding, w_reg, pop_chunk = pipe
-    _bench(folding, simulator, tmp_path, W_REG=w_reg, POP_CHUNK=pop_chunk)
+    folding, stages = pipe
+    _bench(folding, simulator, tmp_path, **stages)
 
 
 def _bench(folding, simulator, tmp_path, **pipeline):

@@ -20,6 +20,9 @@ BLOCK_PARAMS = {
         dict(MW=1, MH=1, SIMD=1, PE=1, N_THRES=1, ACC_W=1, OUT_W=1, TW=2),
         dict(MW=64, MH=8, SIMD=40, PE=2, N_THRES=1, ACC_W=7, OUT_W=1, TW=7, W_REG=1, POP_CHUNK=16),
         dict(MW=16, MH=8, SIMD=16, PE=8, N_THRES=0, ACC_W=5, OUT_W=5, TW=5, W_REG=1, POP_CHUNK=1),
+        dict(MW=200, MH=4, SIMD=200, PE=2, N_THRES=1, ACC_W=8, OUT_W=1, TW=8, W_REG=1, POP_CHUNK=8, SUM_GROUP=8,
+             SUM_REG=1),
+        dict(MW=64, MH=4, SIMD=64, PE=1, N_THRES=0, ACC_W=7, OUT_W=7, TW=7, POP_CHUNK=8, SUM_GROUP=4),
     ],
     "mvau_int": [
         dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),
@@ -30,9 +33,14 @@ BLOCK_PARAMS = {
     ],
     "thresholding": [
         dict(C=8, PE=2), dict(C=8, PE=8, IN_SIGNED=1, N_THRES=3, OUT_W=2), dict(C=4, PE=1, IN_W=4, TW=5),
+        dict(C=3, PE=3, N_THRES=255, OUT_W=8, OUT_BIAS=-128, CMP_REG=1), dict(C=2, PE=1, N_THRES=4, OUT_W=3, CMP_REG=1),
     ],
     "axis_fifo": [dict(WIDTH=8, DEPTH=32), dict(WIDTH=1, DEPTH=1), dict(WIDTH=9, DEPTH=5)],
     "axis_dwc": [dict(IN_W=8, OUT_W=16), dict(IN_W=16, OUT_W=4), dict(IN_W=8, OUT_W=8), dict(IN_W=1, OUT_W=2)],
+    "axis_frame_in": [dict(DMA_W=64, IN_W=112, IN_BEATS=7), dict(DMA_W=128, IN_W=24, IN_BEATS=5),
+                      dict(DMA_W=64, IN_W=35, IN_BEATS=2)],
+    "axis_frame_out": [dict(DMA_W=64, OUT_W=35, OUT_BEATS=2), dict(DMA_W=128, OUT_W=14, OUT_BEATS=1),
+                       dict(DMA_W=64, OUT_W=784, OUT_BEATS=1)],
     "maxpool": [dict(C=8, PE=2, K=4, ELEM_W=1), dict(C=12, PE=3, K=9, ELEM_W=4, SIGNED=1),
                 dict(C=5, PE=5, K=1, ELEM_W=3, SIGNED=1), dict(C=1, PE=1, K=2, ELEM_W=1, SIGNED=1)],
 }

@@ -30,9 +30,10 @@ def make_layer(c, pe, in_w, signed, n, rng, bias=0) -> ThresholdLayer:
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
+@pytest.mark.parametrize("cmp_reg", [0, 1], ids=["comb", "cmp_reg"])
 @pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "c{}_pe{}_w{}_{}_t{}_b{}".format(
     f[0], f[1], f[2], "s" if f[3] else "u", f[4], f[5]))
-def test_thresholding(folding, simulator, tmp_path):
+def test_thresholding(folding, simulator, cmp_reg, tmp_path):
     c, pe, in_w, signed, n, bias = folding
     rng = np.random.default_rng(c * 1000 + pe * 10 + n)
     layer = make_layer(c, pe, in_w, signed, n, rng, bias)
@@ -46,7 +47,7 @@ def test_thresholding(folding, simulator, tmp_path):
     tw = threshold_width(layer)
     write_memh(tmp_path / "thresholds.mem", threshold_words(layer), pe * n * tw)
     params = dict(C=c, PE=pe, IN_W=in_w, IN_SIGNED=int(signed), N_THRES=n, OUT_W=layer.out_bits, TW=tw,
-                  OUT_BIAS=bias, THRES_FILE="thresholds.mem")
+                  OUT_BIAS=bias, THRES_FILE="thresholds.mem", CMP_REG=cmp_reg)
     data = {
         "in_beats": as_u64_or_str(pack_beats(x.reshape(-1, pe), in_w)),
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),

@@ -12,6 +12,8 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
+from .boards import BOARDS
+
 
 def _load_config_file(path: str | None) -> dict:
     if not path:
@@ -68,7 +70,8 @@ def cmd_build(args) -> int:
     from .finn.stage import build_from_export
 
     build_from_export(args.source, args.out, board=args.board, target_fps=args.target_fps, max_luts=args.max_luts,
-                      golden_images=args.golden_images or None, progress=not args.no_progress)
+                      golden_images=args.golden_images or None, progress=not args.no_progress,
+                      input_format=args.input_format, fclk_mhz=args.fclk_mhz)
     return 0
 
 
@@ -106,7 +109,8 @@ def cmd_compare(args) -> int:
 def cmd_deploy(args) -> int:
     from .deploy.stage import deploy_from_build
 
-    deploy_from_build(args.build_dir, args.out, n_images=args.images)
+    deploy_from_build(args.build_dir, args.out, n_images=args.images, board=args.board, fclk_mhz=args.fclk_mhz,
+                      bitfile=args.bitfile)
     return 0
 
 
@@ -166,11 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="FINN flow: streamline -> HW layers -> folding -> estimates (+bitfile w/ Vivado)")
     b.add_argument("source", help="export directory (or a .onnx file)")
     b.add_argument("--out", required=True, help="build directory")
-    b.add_argument("--board", default="Pynq-Z2", choices=["Pynq-Z1", "Pynq-Z2"])
+    b.add_argument("--board", default="Pynq-Z2", choices=list(BOARDS),
+                   help="target board (surge_hw/boards.py; default Pynq-Z2)")
+    b.add_argument("--fclk", dest="fclk_mhz", type=float, default=None,
+                   help="PL clock in MHz for folding and estimates (default: the board's, 100)")
     b.add_argument("--target-fps", dest="target_fps", type=float)
     b.add_argument("--max-luts", dest="max_luts", type=float)
     b.add_argument("--golden-images", dest="golden_images", type=int, default=1000,
                    help="real test images checked bit-exact after every step (0 = all)")
+    b.add_argument("--input-format", dest="input_format", default="uint8", choices=["uint8", "packed"],
+                   help="uint8: the accelerator takes raw pixels (default, as FINN's examples); packed: the host "
+                        "applies the binarizing first layer and streams 1 bit per pixel (TFC/SFC/LFC)")
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_build)
 
@@ -212,10 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=1, help="parallel RTL simulations, one core each (images split)")
     c.set_defaults(func=cmd_compare)
 
-    d = sub.add_parser("deploy", help="folder for a PYNQ-Z1/Z2 board: driver, test data, validate.py (+bitfile)")
+    d = sub.add_parser("deploy", help="folder for a PYNQ board: driver, test data, validate.py, Vivado project "
+                                      "(+bitfile with --bitfile and Vivado)")
     d.add_argument("build_dir")
     d.add_argument("--out", help="default BUILD_DIR/deploy")
     d.add_argument("--images", type=int, default=10000)
+    d.add_argument("--board", choices=list(BOARDS), default=None, help="default: the build's board")
+    d.add_argument("--fclk", dest="fclk_mhz", type=float, default=None, help="PL clock in MHz (default: the build's)")
+    d.add_argument("--bitfile", action="store_true",
+                   help="run the Vivado project (needs vivado on PATH; without it, says what to run where)")
     d.set_defaults(func=cmd_deploy)
 
     w = sub.add_parser("sweep", help="SURGE vs baselines: models x datasets x estimators x seeds, table + plots")

@@ -308,6 +308,48 @@ def test_cnv_export_streamline_and_hw_layers(tmp_path):
     assert ops[:2] == ["Transpose", "Thresholding"] and ops[-2:] == ["Mul", "Add"]
     res = check_graph(m, golden, "05_hw_layers", uint8_input=True)
     assert res.int_equal and res.node == "MVAU_8"
+    # CNV's first layer quantizes pixels to INT8: packed (1-bit) input is refused, naming the node and the fix
+    from surge_hw.finn.passes import KeepInputThresholdOnHost
+
+    with pytest.raises(FinnFlowError, match=r"Thresholding_0.*INT8.*--input-format uint8"):
+        m.transform(KeepInputThresholdOnHost())
+
+
+def test_packed_input_moves_the_input_threshold_to_the_host(tfc, tmp_path):
+    """--input-format packed: the binarizing input threshold stays in the parent graph, the accelerator takes
+    1 bit per pixel (I/O floor 13 cycles, not 98), and the host step + RTL IR give PyTorch's integers."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from surge_hw.rtl import golden as rtl_golden
+    from surge_hw.rtl.from_finn import accelerator_from_finn
+    from surge_hw.rtl.generate import host_steps
+    from surge_hw.rtl.ir import Accelerator
+    from surge_hw.rtl.packing import accelerator_inputs, stream_order
+
+    r = build(tfc["onnx"], tmp_path / "build", golden=tfc["golden"], progress=False, input_format="packed",
+              target_fps=1.5625e6, ipgen=False)
+    assert all(g.int_equal for g in r.golden)  # incl. the folded graph inlined into the parent
+    parent = ModelWrapper(str(r.dataflow_parent))
+    assert [n.op_type for n in parent.graph.node][1:3] == ["MultiThreshold", "StreamingDataflowPartition"]
+    folded = ModelWrapper(str(r.folded))
+    assert folded.get_tensor_datatype(folded.graph.input[0].name).name == "BINARY"
+    assert r.folding.io_floor_cycles == 13 and r.estimates["max_cycles"] <= 64
+    assert r.estimates["input_format"] == "packed"
+    accel = accelerator_from_finn(r.folded, parent=r.dataflow_parent)
+    assert accel.input_format == "packed" and accel.layers[0].kind == "mvau_binary"
+    assert accelerator_from_finn(tfc["result"].folded, parent=tfc["result"].dataflow_parent).input_format == "uint8"
+    images = tfc["golden"].images
+    x = rtl_golden.host_inputs(accel, stream_order(images))
+    assert np.array_equal(x, accelerator_inputs(images, host_steps(accel)))  # driver's path == golden's
+    assert set(np.unique(x)) <= {0, 1}
+    pop = rtl_golden.run_accelerator(accel, x)
+    assert np.array_equal(2 * pop - accel.layers[-1].mw, tfc["golden"].int_dots)
+    accel.save(tmp_path / "ir")
+    again = Accelerator.load(tmp_path / "ir")
+    assert again.input_format == "packed"
+    assert np.array_equal(again.host_layers[0].thresholds, accel.host_layers[0].thresholds)
+    with pytest.raises(FinnFlowError, match="input_format 'bits'"):
+        build(tfc["onnx"], tmp_path / "bad", input_format="bits", progress=False)
 
 
 @pytest.mark.slow
@@ -349,3 +391,14 @@ def test_cnv_rgb_open_rtl_ir_equals_pytorch(tmp_path):
 
     sim = simulate(generate_rtl(accel, tmp_path / "rtl"), stream_order(images[:3]), out_stall=0.2, progress=False)
     assert np.array_equal(sim.outputs, pop[:3])
+
+
+def test_zynq_ultrascale_board_and_clock(tfc, tmp_path):
+    """ZCU104 at 200 MHz: its part for specialization and estimates, its 128-bit DMA port for the I/O floor."""
+    r = build(tfc["onnx"], tmp_path / "zcu104", board="ZCU104", fclk_mhz=200.0, golden=tfc["golden"],
+              progress=False, ipgen=False)
+    assert all(g.int_equal for g in r.golden)
+    assert r.estimates["fpga_part"] == "xczu7ev-ffvc1156-2-e" and r.estimates["fclk_mhz"] == 200.0
+    assert r.folding.io_floor_cycles == math.ceil(784 * 8 / 128)
+    assert r.folding.lut_budget == pytest.approx(0.7 * 230_400)
+    assert "ZCU104 (xczu7ev-ffvc1156-2-e) at 200 MHz" in r.report_md.read_text()

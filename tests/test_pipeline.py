@@ -27,14 +27,28 @@ N = 300
 
 
 @pytest.fixture(scope="module")
-def build_dir(tmp_path_factory):
+def export_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
     train(TrainConfig(model="tfc", estimator="surge", epochs=1, progress=False, tensorboard=False),
           root / "train")
-    export_checkpoint(root / "train", root / "export", n_images=N)
-    build_from_export(root / "export", root / "build", golden_images=N, progress=False)
-    generate_from_build(root / "build", synth=False)
-    return root / "build"
+    export_checkpoint(root / "train", root / "export", n_images=1000)  # builds check N; the board driver 1000
+    return root / "export"
+
+
+@pytest.fixture(scope="module")
+def build_dir(export_dir):
+    build_from_export(export_dir, export_dir.parent / "build", golden_images=N, progress=False)
+    generate_from_build(export_dir.parent / "build", synth=False)
+    return export_dir.parent / "build"
+
+
+@pytest.fixture(scope="module")
+def packed_dir(export_dir):
+    """--input-format packed at 1.5625 M images/s (64 cycles): below uint8's 98-cycle DMA floor."""
+    out = export_dir.parent / "build_packed"
+    build_from_export(export_dir, out, golden_images=N, progress=False, input_format="packed", target_fps=1.5625e6)
+    generate_from_build(out, synth=False)
+    return out
 
 
 def test_rtlsim_bit_exact_with_backpressure(build_dir):
@@ -88,7 +102,8 @@ def test_locator_names_layer_with_flipped_weight_bit(build_dir, tmp_path):
 
 def test_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     pkg = deploy_from_build(build_dir, tmp_path / "deploy", n_images=N)
-    for f in ("driver.py", "packing.py", "io.json", "test_data.npz", "validate.py", "README.md"):
+    for f in ("driver.py", "packing.py", "io.json", "test_data.npz", "validate.py", "README.md",
+              "vivado/make_bitfile.tcl", "vivado/src/accel_top.v", "vivado/src/accel_dma_shell.v"):
         assert (pkg / f).is_file(), f
     mod = import_package_driver(pkg, "pkg_driver")  # the package's own driver.py, as the board imports it
     io = json.loads((pkg / "io.json").read_text())
@@ -100,14 +115,16 @@ def test_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     assert np.array_equal(drv.dots(z["ints"]), golden.int_dots)
     assert np.array_equal(z["labels"], golden.logits.argmax(1))
     assert res["accuracy"] == pytest.approx(float((golden.logits.argmax(1) == golden.labels).mean()))
-    # compare picks the board results up as a stage
-    shutil.copy(tmp_path / "board_results.npz", build_dir / "board_results.npz")
+    # compare picks the board results up as a stage, labelled as simulated
+    for f in ("board_results.npz", "board_results.json"):
+        shutil.copy(tmp_path / f, build_dir / f)
     try:
         stages = compare_build(build_dir, n_images=120, out_dir=tmp_path / "rep")
-        board = next(s for s in stages if s.name == "board (PYNQ)")
+        board = next(s for s in stages if s.name == "board driver (RtlSimBackend, simulated RTL)")
         assert board.available and board.int_agree == 120
     finally:
-        (build_dir / "board_results.npz").unlink()
+        for f in ("board_results.npz", "board_results.json"):
+            (build_dir / f).unlink()
 
 
 def test_stage_errors_name_the_fix(tmp_path):
@@ -138,3 +155,69 @@ def test_locator_names_layer_in_finn_graphs(build_dir, graph, uint8):
     res = graph_stage("broken", g, uint8, golden, torch_layers, names, info)
     assert res.int_agree < N
     assert res.extra["divergence"]["layer_index"] == 2 and res.extra["divergence"]["elements"][0] == 0
+
+
+def test_packed_input_bit_exact_below_the_uint8_io_floor(packed_dir, build_dir):
+    """Packed input: the host binarizes (same numpy threshold as the golden model), the RTL streams 1 bit per
+    pixel, and the integer outputs equal PyTorch's on real images, with stalls, at II <= 64 cycles."""
+    man = json.loads((packed_dir / "rtl" / "manifest.json").read_text())
+    assert man["input_format"] == "packed" and man["ports"]["s_axis"]["elem_bits"] == 1
+    assert man["layers"][0]["kind"] == "mvau_binary" and man["host"][0]["op"] == "threshold"
+    ir = load_ir(packed_dir)
+    assert ir.input_format == "packed" and ir.host_layers[0].name == man["host"][0]["name"]
+    assert "input format: **packed**" in (packed_dir / "report.md").read_text()
+    assert "input format: **uint8**" in (build_dir / "report.md").read_text()
+    est = json.loads((packed_dir / "estimates.json").read_text())
+    assert est["folding"]["io_floor_cycles"] == 13  # 784 bits over the 64-bit port
+    assert not any(lay["op_type"].startswith("Thresholding") for lay in est["layers"])
+    summary, _ = rtlsim_from_build(packed_dir, n_images=N, out_stall=0.3, in_gap=0.2, progress=False)
+    assert summary["int_equal_images"] == N and summary["input_format"] == "packed"
+    fast, _ = rtlsim_from_build(packed_dir, n_images=200, progress=False)
+    assert fast["initiation_interval"] <= 64 and fast["initiation_interval"] == pytest.approx(est["max_cycles"], rel=0.05)
+    assert est["max_cycles"] < json.loads((build_dir / "estimates.json").read_text())["folding"]["io_floor_cycles"]
+
+
+def test_packed_input_compare_and_driver(packed_dir, tmp_path):
+    stages = compare_build(packed_dir, n_images=120, out_dir=tmp_path / "rep")
+    for s in (s for s in stages if s.available):
+        assert s.int_agree == 120 and s.label_agree == 120, s.name
+    pkg = deploy_from_build(packed_dir, tmp_path / "deploy", n_images=120)
+    io = json.loads((pkg / "io.json").read_text())
+    assert io["input_format"] == "packed" and io["in_bits"] == 1 and io["host"]
+    mod = import_package_driver(pkg, "pkg_driver_packed")
+    drv = mod.BNNDriver(io, RtlSimBackend(packed_dir / "rtl", io, progress=False))
+    data = np.load(pkg / "test_data.npz")
+    pred, ints = drv.classify(data["images"][:120])  # raw uint8 images in; the driver binarizes
+    golden, _ = load_golden(packed_dir, 120)
+    assert np.array_equal(drv.dots(ints), golden.int_dots)
+    with pytest.raises(ValueError, match="host step .* takes 784"):
+        drv.execute(np.zeros((2, 1, 32, 32), np.uint8))
+
+
+def test_board_validate_script_through_a_pynq_stand_in(build_dir, tmp_path):
+    """The package's own validate.py + driver.py, unchanged, on 1,000 real MNIST test images: pynq.Overlay,
+    pynq.allocate and the AXI DMA come from tests/pynq_standin (frames -> RTL simulation); integer outputs equal
+    PyTorch's, and compare shows the run as the (simulated) board stage."""
+    import os
+    from pathlib import Path
+
+    pkg = deploy_from_build(build_dir, tmp_path / "deploy", n_images=1000)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent / "pynq_standin"), SURGE_PYNQ_RTL=str(build_dir / "rtl"))
+    r = subprocess.run([sys.executable, "validate.py", "--images", "1000", "--batch", "500"], cwd=pkg, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads((pkg / "board_results.json").read_text())
+    assert res["n_images"] == 1000 and res["simulated"] and res["backend"] == "PynqDmaBackend"
+    golden, info = load_golden(build_dir, 1000)
+    z = np.load(pkg / "board_results.npz")
+    assert np.array_equal(2 * z["ints"] - info["mw_last"], golden.int_dots)
+    assert np.array_equal(z["labels"], golden.logits.argmax(1))
+    for f in ("board_results.npz", "board_results.json"):
+        shutil.copy(pkg / f, build_dir / f)
+    try:
+        stages = compare_build(build_dir, n_images=1000, out_dir=tmp_path / "rep")
+        board = next(s for s in stages if s.name.startswith("board driver (PynqDmaBackend"))
+        assert board.available and board.int_agree == 1000 and "simulated" in board.name
+    finally:
+        for f in ("board_results.npz", "board_results.json"):
+            (build_dir / f).unlink()

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from surge_hw.rtl.generate import generate_rtl, mvau_pipeline
+from surge_hw.rtl.generate import generate_rtl, mvau_pipeline, threshold_pipeline
 from surge_hw.rtl.ir import Accelerator, BinaryMVAU, IntegerMVAU, IRError, ThresholdLayer
 from surge_hw.rtl.pnr import name_cell, pnr_project
 
@@ -78,13 +78,20 @@ def test_pipeline_parameters_follow_the_folding():
     narrow = BinaryMVAU("n", 16, 4, 8, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
     first = IntegerMVAU("i", 9, 4, 3, 1, rng.integers(0, 2, (4, 9), dtype=np.uint8), None, in_bits=8, in_signed=True)
     two = BinaryMVAU("t", 16, 4, 16, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
-    assert mvau_pipeline(wide) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_REG": 1}
-    assert mvau_pipeline(two) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_REG": 0}
-    assert mvau_pipeline(narrow) == {"W_REG": 1, "POP_CHUNK": 0, "SUM_REG": 0}
+    assert mvau_pipeline(wide) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1}
+    assert mvau_pipeline(two) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0}
+    assert mvau_pipeline(narrow) == {"W_REG": 1, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0}
     assert mvau_pipeline(first) == {"W_REG": 1}
-    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "POP_CHUNK": 0, "SUM_REG": 0}
+    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0}
+    packed = BinaryMVAU("p", 784, 4, 784, 1, rng.integers(0, 2, (4, 784), dtype=np.uint8))  # TFC packed input
+    assert mvau_pipeline(packed) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 8, "SUM_REG": 1}
     with pytest.raises(IRError, match="pipeline must be one of"):
         mvau_pipeline(wide, "fast")
+    # CNV's 255-threshold input layer registers its compare bits; TFC's 1-threshold one does not
+    cnv_in = ThresholdLayer("c", 3, 3, 8, False, np.tile(np.arange(1, 256), (3, 1)), out_bias=-128)
+    tfc_in = ThresholdLayer("t", 784, 8, 8, False, np.full((784, 1), 128))
+    assert threshold_pipeline(cnv_in) == {"CMP_REG": 1} and threshold_pipeline(tfc_in) == {"CMP_REG": 0}
+    assert threshold_pipeline(cnv_in, "none") == {"CMP_REG": 0}
 
 
 def test_pnr_rejects_bad_arguments(tmp_path):

@@ -21,7 +21,7 @@ from ..export.golden import GoldenSet
 from ..finn.flow import despecialize, inline_partition
 from ..finn.golden import execute_batched, integer_dot, last_layer_node
 from ..finn.stage import read_build_info
-from ..rtl.packing import stream_order
+from ..rtl.packing import accelerator_inputs
 from ..rtl.stage import load_ir
 from ..sim.rtlsim import simulate
 from ..sim.stage import labels_from_dots, load_golden, popcounts_to_dots
@@ -112,7 +112,8 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
     """The RTL on every image (no taps: a CNV's window streams would fill the disk); where outputs differ, the
     first few mismatching images are simulated again with per-layer taps to locate the diverging layer."""
     rtl_dir = rtl_dir or build_dir / "rtl"
-    x = stream_order(golden.images)
+    host = json.loads((rtl_dir / "manifest.json").read_text()).get("host") or []
+    x = accelerator_inputs(golden.images, host)
     res = simulate(rtl_dir, x, simulator=simulator, jobs=jobs)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
@@ -125,8 +126,11 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
         tapped = simulate(rtl_dir, x[rows], simulator=simulator, taps=True)
         # taps of the layers PyTorch has a counterpart for (not sliding windows / pools, which only re-order)
         acts = [i for i, lay in enumerate(load_ir(build_dir).layers) if lay.kind in ACTIVATION_KINDS]
-        div = first_divergence(layers_for_rows(torch_layers, rows), [tapped.taps[i] for i in acts],
-                               [tapped.layer_names[i] for i in acts])
+        # a packed-input build's host threshold is a layer too: its output is the stream the RTL was fed
+        # (one host layer at most: packed input moves the first Thresholding only)
+        host_taps, host_names = ([x[rows]], [host[0]["name"] + " (host)"]) if host else ([], [])
+        div = first_divergence(layers_for_rows(torch_layers, rows), host_taps + [tapped.taps[i] for i in acts],
+                               host_names + [tapped.layer_names[i] for i in acts])
         _record_divergence(out, div, rows, "integer outputs differ, but no activation layer's stream does")
     return out
 
@@ -140,9 +144,13 @@ def board_stage(build_dir: Path, golden: GoldenSet) -> StageResult:
             if "ints" in z:
                 info = read_build_info(build_dir)
                 dots = popcounts_to_dots(z["ints"][:n], info["mw_last"])
-            return StageResult.measured("board (PYNQ)", z["labels"][:n], dots, golden.logits.argmax(1),
+            meta = d / "board_results.json"
+            res = json.loads(meta.read_text()) if meta.is_file() else {}
+            name = (f"board driver ({res.get('backend', '?')}, simulated RTL)" if res.get("simulated")
+                    else "board (PYNQ)")
+            return StageResult.measured(name, z["labels"][:n], dots, golden.logits.argmax(1),
                                         golden.int_dots, golden.labels)
-    return StageResult("board (PYNQ)", False, "no board_results.npz: run deploy/validate.py on a PYNQ-Z1/Z2 and "
+    return StageResult("board (PYNQ)", False, "no board_results.npz: run deploy/validate.py on a PYNQ board and "
                                              "copy board_results.* into the build dir")
 
 
@@ -156,7 +164,7 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
     torch_layers = TorchLayers(model, golden.images)
     ir = load_ir(build_dir) if (build_dir / "rtl_ir").is_dir() else None
     n_layers = len(model.blocks) + 1
-    names = [lay.name for lay in ir.layers if lay.kind in ACTIVATION_KINDS] if ir else \
+    names = [lay.name for lay in ir.host_layers + ir.layers if lay.kind in ACTIVATION_KINDS] if ir else \
         [f"layer{i}" for i in range(n_layers)]
 
     torch_dots = torch_layer_outputs(model, golden.images, last_only=True)[0] * 2 - info["mw_last"]
@@ -192,6 +200,12 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
         from ..rtl.stage import pnr_summary_lines
         notes["open place-and-route (nextpnr-ecp5)"] = "; ".join(
             pnr_summary_lines(json.loads((build_dir / "pnr" / "pnr.json").read_text()), estimates))
+    rtl_man = (Path(rtl_dir) if rtl_dir else build_dir / "rtl") / "manifest.json"
+    if rtl_man.is_file():
+        man = json.loads(rtl_man.read_text())
+        notes["input format"] = ("packed: the host binarizes the pixels (" + ", ".join(h["name"] for h in man["host"])
+                                 + "), the RTL takes 1 bit per pixel" if man.get("input_format") == "packed" else
+                                 "uint8 pixels into the RTL")
     if estimates:
         notes["FINN estimate"] = (f"{estimates['fps']:,.0f} images/s at {estimates['fclk_mhz']} MHz "
                                   f"({estimates['max_cycles']} cycles, bottleneck {estimates['bottleneck']})")

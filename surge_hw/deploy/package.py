@@ -1,9 +1,10 @@
-"""`surge-hw deploy`: the folder to copy onto a PYNQ-Z1/Z2 board.
+"""`surge-hw deploy`: the folder to copy onto a PYNQ board, and the Vivado project that makes its overlay.
 
 Contents: ``driver.py`` + ``packing.py`` (the exact files the simulator-backed tests exercise), ``io.json``
-(stream widths, label post-processing), ``test_data.npz`` (real test images + labels), ``validate.py``
-(accuracy and images/s on the board, writes ``board_results.json/.npz`` for `surge-hw compare`), and the
-bitfile + hwh when a Vivado build produced them.
+(stream widths, DMA frame format, host steps, label post-processing), ``test_data.npz`` (real test images +
+labels), ``validate.py`` (accuracy and images/s on the board, writes ``board_results.json/.npz`` for
+`surge-hw compare`), ``vivado/`` (``make_bitfile.tcl`` + sources: the verified RTL inside the DMA shell, see
+:mod:`surge_hw.deploy.vivado_project`), and ``accel.bit`` + ``accel.hwh`` once that project has been built.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rtl.packing import beat_bytes
+from ..boards import Board
+from ..rtl.packing import frame_words
+from .vivado_project import write_vivado_project
 
 VALIDATE_PY = '''"""Run on the PYNQ board: accuracy and images/s of the accelerator on the packaged test images."""
 import argparse
@@ -24,35 +27,39 @@ import json
 import numpy as np
 
 from driver import BNNDriver, PynqDmaBackend, validate
-from packing import beat_bytes
 
 p = argparse.ArgumentParser()
 p.add_argument("--bitfile", default="accel.bit")
 p.add_argument("--dma", default="axi_dma_0")
 p.add_argument("--images", type=int, default=None)
+p.add_argument("--batch", type=int, default=1000, help="images per DMA transfer")
 args = p.parse_args()
 io = json.load(open("io.json"))
 data = np.load("test_data.npz")
 n = args.images or len(data["labels"])
-backend = PynqDmaBackend(args.bitfile, beat_bytes(io["out_bits"], io["out_per_beat"]), args.dma)
-res = validate(BNNDriver(io, backend), data["images"][:n], data["labels"][:n], "board_results")
+backend = PynqDmaBackend(args.bitfile, io["dma_word_bits"] // 8, args.dma)
+res = validate(BNNDriver(io, backend), data["images"][:n], data["labels"][:n], "board_results", batch=args.batch)
 print(json.dumps(res, indent=2))
 '''
 
 
-def io_spec(manifest: dict, mw_last: int, label_sign: int) -> dict:
+def io_spec(manifest: dict, mw_last: int, label_sign: int, board: Board) -> dict:
     s, m = manifest["ports"]["s_axis"], manifest["ports"]["m_axis"]
-    return {"in_elems": manifest["input_elems"], "in_bits": s["elem_bits"], "in_per_beat": s["elems_per_beat"],
-            "in_beat_bytes": beat_bytes(s["elem_bits"], s["elems_per_beat"]),
+    w = board.dma_port_bits
+    return {"board": board.name, "dma_word_bits": w,
+            "in_elems": manifest["input_elems"], "in_bits": s["elem_bits"], "in_per_beat": s["elems_per_beat"],
+            "in_words_per_image": frame_words(s["elem_bits"], s["elems_per_beat"], s["beats_per_image"], w),
             "out_elems": manifest["output_elems"], "out_bits": m["elem_bits"], "out_per_beat": m["elems_per_beat"],
-            "out_beat_bytes": beat_bytes(m["elem_bits"], m["elems_per_beat"]),
-            "mw_last": int(mw_last), "label_sign": int(label_sign)}
+            "out_words_per_image": frame_words(m["elem_bits"], m["elems_per_beat"], m["beats_per_image"], w),
+            "mw_last": int(mw_last), "label_sign": int(label_sign),
+            "input_format": manifest.get("input_format", "uint8"), "host": manifest.get("host", [])}
 
 
 def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike, images: np.ndarray,
-                         labels: np.ndarray, mw_last: int, label_sign: int,
-                         bitfile_dir: str | os.PathLike | None = None) -> Path:
-    """Write the package atomically (temp dir, then rename). Returns its path."""
+                         labels: np.ndarray, mw_last: int, label_sign: int, board: Board,
+                         fclk_mhz: float | None = None) -> Path:
+    """Write the package atomically (temp dir, then rename). Returns its path. A bitfile built earlier in
+    ``out_dir`` (``accel.bit``/``accel.hwh``) is kept when ``vivado/``'s script and sources are byte-identical."""
     rtl_dir, out_dir = Path(rtl_dir), Path(out_dir)
     manifest = json.loads((rtl_dir / "manifest.json").read_text())
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -61,24 +68,25 @@ def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
         here = Path(__file__).parent
         shutil.copy(here / "driver.py", tmp / "driver.py")
         shutil.copy(here.parent / "rtl" / "packing.py", tmp / "packing.py")
-        (tmp / "io.json").write_text(json.dumps(io_spec(manifest, mw_last, label_sign), indent=2))
+        (tmp / "io.json").write_text(json.dumps(io_spec(manifest, mw_last, label_sign, board), indent=2))
         np.savez_compressed(tmp / "test_data.npz", images=np.asarray(images, dtype=np.uint8),
                             labels=np.asarray(labels, dtype=np.int64))
         (tmp / "validate.py").write_text(VALIDATE_PY)
-        found = []
-        if bitfile_dir and Path(bitfile_dir).is_dir():
-            for pat in ("*.bit", "*.hwh"):
-                for f in Path(bitfile_dir).rglob(pat):
-                    shutil.copy(f, tmp / ("accel" + f.suffix))
-                    found.append(f.name)
+        write_vivado_project(rtl_dir, tmp / "vivado", board, fclk_mhz)
+        # a bitfile from an earlier run is kept only if it was built from exactly these sources and script
+        same = _same_files(tmp / "vivado", out_dir / "vivado")
+        found = [f.name for f in (out_dir / "accel.bit", out_dir / "accel.hwh") if same and f.is_file()]
+        for name in found:
+            shutil.copy(out_dir / name, tmp / name)
         (tmp / "README.md").write_text(
-            "# surge_hw deploy package\n\nCopy this folder to the board (e.g. `scp -r deploy xilinx@pynq:`), then "
-            "`sudo python3 validate.py` there. It writes `board_results.json/.npz`; copy them back into the build "
-            "dir and `surge-hw compare` adds the board as a stage.\n\n"
-            + ("Bitfile: " + ", ".join(found) + "\n" if found else
-               "**No bitfile here**: bitstreams need Vivado/Vitis (`surge-hw build` with them on PATH). The open "
-               "Verilog backend's `rtl/` can be wrapped with an AXI DMA in any vendor flow; the stream format is "
-               "`io.json`.\n"))
+            f"# surge_hw deploy package ({board.name})\n\n"
+            "1. Bitfile: `cd vivado && vivado -mode batch -source make_bitfile.tcl` (Vivado, see `vivado/README.md`), "
+            "then copy `vivado/accel.bit` and `vivado/accel.hwh` here (`surge-hw deploy BUILD --bitfile` does both "
+            "when `vivado` is on PATH).\n"
+            "2. Copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:`), then `sudo python3 validate.py` "
+            "there. It writes `board_results.json/.npz`; copy them back into the build dir and `surge-hw compare` "
+            "adds the board as a stage.\n\n"
+            + ("Bitfile present: " + ", ".join(found) + "\n" if found else "**No bitfile here yet** (step 1).\n"))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -86,3 +94,15 @@ def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out_dir
+
+
+def _same_files(new: Path, old: Path) -> bool:
+    """``old`` holds every file of ``new`` (script and sources) with the same bytes."""
+    if not old.is_dir():
+        return False
+    for f in new.rglob("*"):
+        if f.is_file():
+            g = old / f.relative_to(new)
+            if not g.is_file() or g.read_bytes() != f.read_bytes():
+                return False
+    return True

@@ -1,28 +1,57 @@
-"""`surge-hw deploy BUILD_DIR`: the PYNQ package from a build (driver, io.json, test data, validate.py,
-and FINN's bitfile + driver when a Vivado build produced them in BUILD_DIR/finn_output)."""
+"""`surge-hw deploy BUILD_DIR`: the PYNQ package from a build (driver, io.json, test data, validate.py) and the
+Vivado project that turns the verified RTL into its overlay (``vivado/``); with ``--bitfile`` and Vivado on
+PATH, the project is built and ``accel.bit`` + ``accel.hwh`` land in the package."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
+from ..boards import get_board
 from ..export.golden import GoldenSet
 from ..finn.stage import read_build_info
 from .package import write_deploy_package
 
 
+class VivadoMissing(RuntimeError):
+    """``--bitfile`` without Vivado: says what to run, where."""
+
+
 def deploy_from_build(build_dir: str | os.PathLike, out: str | os.PathLike | None = None,
-                      n_images: int | None = 10000) -> Path:
+                      n_images: int | None = 10000, board: str | None = None, fclk_mhz: float | None = None,
+                      bitfile: bool = False) -> Path:
+    """``board``/``fclk_mhz`` default to the build's (``build_info.json``)."""
     build_dir = Path(build_dir)
     info = read_build_info(build_dir)
     if not (build_dir / "rtl" / "manifest.json").is_file():
         raise FileNotFoundError(f"{build_dir / 'rtl'} not found: run `surge-hw rtl {build_dir}` first "
                                 f"(the package's stream format comes from the generated accelerator)")
+    b = get_board(board or info.get("board", "Pynq-Z2"))
+    fclk_mhz = fclk_mhz or info.get("fclk_mhz") or b.fclk_mhz
     golden = GoldenSet.load(info["golden"]).first(n_images)
     out = Path(out) if out else build_dir / "deploy"
     path = write_deploy_package(build_dir / "rtl", out, golden.images, golden.labels, info["mw_last"],
-                                info["label_sign"], bitfile_dir=build_dir / "finn_output")
-    has_bit = any(path.glob("*.bit"))
-    print(f"deploy: wrote {path} ({len(golden)} test images; "
-          f"{'bitfile included' if has_bit else 'no bitfile: needs a Vivado build'}); on the board run "
-          f"`sudo python3 validate.py`")
+                                info["label_sign"], b, fclk_mhz)
+    if bitfile:
+        run_vivado(path / "vivado")
+        for name in ("accel.bit", "accel.hwh"):
+            shutil.copy(path / "vivado" / name, path / name)
+    how = ("bitfile included" if (path / "accel.bit").is_file() else
+           f"no bitfile yet: `surge-hw deploy {build_dir} --bitfile` with Vivado on PATH, or "
+           f"`vivado -mode batch -source make_bitfile.tcl` in {path / 'vivado'}")
+    print(f"deploy: wrote {path} for {b.name} at {fclk_mhz:g} MHz ({len(golden)} test images; {how}); on the "
+          f"board run `sudo python3 validate.py`")
     return path
+
+
+def run_vivado(project_dir: Path) -> None:
+    """``vivado -mode batch -source make_bitfile.tcl`` in ``project_dir``; raises if Vivado is missing or fails."""
+    exe = shutil.which("vivado")
+    if exe is None:
+        raise VivadoMissing(f"vivado not on PATH: the project is ready in {project_dir}; on a machine with Vivado "
+                            f"(see {project_dir / 'README.md'}) run `vivado -mode batch -source make_bitfile.tcl` "
+                            f"there, then copy accel.bit and accel.hwh into {project_dir.parent}")
+    r = subprocess.run([exe, "-mode", "batch", "-source", "make_bitfile.tcl"], cwd=project_dir)
+    if r.returncode != 0 or not (project_dir / "accel.bit").is_file():
+        raise RuntimeError(f"Vivado failed (exit {r.returncode}) in {project_dir}: see vivado.log there")

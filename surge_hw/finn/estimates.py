@@ -98,6 +98,10 @@ def write_report_md(path: Path, estimates: dict, folding: FoldingChoice | None, 
            f"- **{e['fps']:,.0f} frames/s** (fclk / {e['max_cycles']:,} cycles of the slowest layer, "
            f"{e['bottleneck']})",
            f"- latency ~{e['latency_cycles']:,} cycles = {e['latency_us']:.1f} us (critical path, no FIFOs)",
+           "- input format: " + ("**packed**, 1 bit per pixel (the host applies the binarizing input threshold; "
+                                 "`--input-format packed`)" if e.get("input_format") == "packed" else
+                                 "**uint8** pixels (the accelerator thresholds them; `--input-format packed` streams "
+                                 "1 bit per pixel when the first layer binarizes)"),
            f"- {e['totals']['LUT']:,.0f} LUT, {e['totals']['BRAM_18K']:,.0f} BRAM18, {e['totals']['DSP']:,.0f} DSP"]
     if e["utilisation_percent"]:
         u = e["utilisation_percent"]

@@ -11,7 +11,8 @@ The flow is a list of steps; each step is a readable list of graph passes (FINN'
                       +-1 MatMul -> XnorPopcountMatMul; the last layer's polarity kept (RestoreOutputPolarity)
 05_hw_layers.onnx     conversion to FINN HW layers (MVAU, Thresholding, ConvolutionInputGenerator, Pool)
 06_dataflow_parent    parent graph (input re-layout, StreamingDataflowPartition, float scale/bias behind) and
-  + _partition.onnx   the dataflow partition = the accelerator
+  + _partition.onnx   the dataflow partition = the accelerator; with ``input_format="packed"`` the binarizing
+                      input threshold stays in the parent (KeepInputThresholdOnHost): 1 bit per pixel in
 07_specialized.onnx   SpecializeLayers(xc7z020clg400-1): HLS or RTL variant per layer
 08_bitwidths.onnx     accumulator/weight/threshold bit widths (XNOR popcount accumulators fixed, thresholds
                       clipped to the popcount range)
@@ -84,6 +85,7 @@ from .passes import (
     ClipXnorThresholds,
     InferBinaryMVAUKeepActVal,
     KeepBipolarWeightType,
+    KeepInputThresholdOnHost,
     PrependToTensorScale,
     RestoreOutputPolarity,
     SetXnorPopcountAccumulator,
@@ -104,6 +106,7 @@ from .vivado import (
 )
 
 PARTITION_NAME = "06_dataflow_partition.onnx"
+INPUT_FORMATS = ("uint8", "packed")
 
 
 @dataclass
@@ -204,14 +207,19 @@ def apply_passes(model: ModelWrapper, passes, step: str) -> ModelWrapper:
 
 def build(onnx_path: str | os.PathLike, build_dir: str | os.PathLike, board: str = "Pynq-Z2",
           target_fps: float | None = None, max_luts: float | None = None, golden=None, progress: bool = True,
-          *, fclk_mhz: float = 100.0, golden_images: int | None = None, ipgen: bool = True) -> BuildResult:
+          *, fclk_mhz: float = 100.0, golden_images: int | None = None, ipgen: bool = True,
+          input_format: str = "uint8") -> BuildResult:
     """Compile the QONNX graph ``onnx_path`` into a folded FINN dataflow graph in ``build_dir``.
 
     ``golden``: a :class:`surge_hw.export.GoldenSet` (images uint8 NCHW, torch's integer dots of the last binary
     layer, labels), a path to its ``.npz``, a tuple ``(images, int_dots, labels)`` or a callable returning one;
     ``golden_images`` limits how many of its images are run. Integer outputs must match at every checked step,
     else :class:`GoldenMismatchError`. ``target_fps``/``max_luts``: see :func:`choose_folding`.
+    ``input_format``: "uint8" (the accelerator takes the raw pixels, as FINN's examples) or "packed" (the host
+    applies the first layer's binarizing threshold and streams 1 bit per pixel: TFC/SFC/LFC only).
     """
+    if input_format not in INPUT_FORMATS:
+        raise FinnFlowError("01_qonnx", f"input_format {input_format!r} is not one of {', '.join(INPUT_FORMATS)}")
     onnx_path = Path(onnx_path)
     build_dir = Path(build_dir).resolve()
     fpgapart = board_part(board)
@@ -225,7 +233,7 @@ def build(onnx_path: str | os.PathLike, build_dir: str | os.PathLike, board: str
     tmp.chmod(0o755)  # mkdtemp makes it private; the build dir is a normal artefact
     try:
         result = _build_into(tmp, build_dir, onnx_path, board, fpgapart, target_fps, max_luts, golden_set,
-                             progress, fclk_mhz, ipgen)
+                             progress, fclk_mhz, ipgen, input_format)
         _move_into_place(tmp, build_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -271,7 +279,8 @@ class _Steps:
 
 
 def _build_into(tmp: Path, final: Path, onnx_path: Path, board: str, fpgapart: str, target_fps, max_luts,
-                golden: GoldenSet | None, progress: bool, fclk_mhz: float, ipgen: bool) -> BuildResult:
+                golden: GoldenSet | None, progress: bool, fclk_mhz: float, ipgen: bool,
+                input_format: str = "uint8") -> BuildResult:
     steps = _Steps(tmp, final, golden, progress)
     notes: list[str] = []
 
@@ -294,6 +303,8 @@ def _build_into(tmp: Path, final: Path, onnx_path: Path, board: str, fpgapart: s
     model = apply_passes(model, hw_layer_passes(), "05_hw_layers")
     steps.save("05_hw_layers", model, check="uint8")
 
+    if input_format == "packed":
+        model = apply_passes(model, [KeepInputThresholdOnHost(), InferDataTypes()], "06_dataflow_parent")
     parent, partition = _create_partition(model, tmp, final)
     steps.save("06_dataflow_parent", parent)
     steps.graphs["06_dataflow_partition"] = final / PARTITION_NAME
@@ -322,6 +333,7 @@ def _build_into(tmp: Path, final: Path, onnx_path: Path, board: str, fpgapart: s
 
     estimates = est.compute_estimates(model, fpgapart, fclk_mhz, board)
     estimates["parent_graph"] = _parent_summary(parent)
+    estimates["input_format"] = input_format
     est.write_estimates_json(estimates, folding, tmp / "estimates.json")
     est.plot_estimates(estimates, tmp / "estimates.png")
 
@@ -371,8 +383,8 @@ def _build_into(tmp: Path, final: Path, onnx_path: Path, board: str, fpgapart: s
 
 
 def _port_bits(board: str) -> int:
-    from finn.util.basic import pynq_native_port_width
-    return pynq_native_port_width.get(board, 64)
+    from surge_hw.boards import get_board
+    return get_board(board).dma_port_bits
 
 
 def _last_layer_weights(model: ModelWrapper):
@@ -465,8 +477,11 @@ def _perm(node):
 
 def _standing_notes(estimates: dict) -> list[str]:
     p = estimates["parent_graph"]
+    packed = estimates.get("input_format") == "packed"
+    fmt = ("1 bit per pixel (--input-format packed: the host applies the binarizing input threshold, "
+           "MultiThreshold in the parent graph)" if packed else "uint8 (--input-format uint8)")
     return [
-        f"Accelerator input: tensor {p['accelerator_input']} {p['accelerator_input_shape']} uint8 "
+        f"Accelerator input: tensor {p['accelerator_input']} {p['accelerator_input_shape']} {fmt} "
         f"(before it, outside: {', '.join(n['op_type'] for n in p['before_accelerator']) or 'nothing'}). "
         f"Output: {p['accelerator_output']} {p['accelerator_output_shape']} = last layer's integer output "
         f"(XNOR popcount p, torch's dot d = 2p - MW); after it, outside: "

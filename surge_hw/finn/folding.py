@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from qonnx.core.modelwrapper import ModelWrapper
 from qonnx.custom_op.registry import getCustomOp
 
+from ..boards import PARTS
 from .errors import FinnFlowError
 from .passes import is_hw_node
 
 # Zynq-7020 (PYNQ-Z1/Z2): 53,200 LUT, 106,400 FF, 140 BRAM36 = 280 BRAM18, 220 DSP
-DEVICE_RESOURCES = {"xc7z020clg400-1": {"LUT": 53200, "FF": 106400, "BRAM_18K": 280, "DSP": 220}}
+DEVICE_RESOURCES = PARTS  # part -> LUT/FF/BRAM_18K/URAM/DSP totals, from the board table (surge_hw/boards.py)
 # Default share of the device the dataflow layers may use: the rest is for FIFOs, data width converters, the
 # DMA engines and AXI interconnect of the shell, and the error of FINN's analytical estimates.
 DEFAULT_LUT_SHARE = 0.70

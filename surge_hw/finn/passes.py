@@ -497,3 +497,44 @@ class StreamlineBinary(Transformation):
                          InferDataLayouts()):
                 model = model.transform(tidy)
         return model, False
+
+
+class KeepInputThresholdOnHost(Transformation):
+    """``--input-format packed``: the first HW layer, a Thresholding that binarizes the raw pixels (TFC/SFC/LFC's
+    input quantizer, ``pixel >= 128``), goes back to a plain qonnx ``MultiThreshold`` with the same thresholds,
+    output type and bias. ``CreateDataflowPartition`` then leaves it in the parent graph, in front of the
+    accelerator, so the accelerator's input is 1 bit per pixel (784 bits = 13 beats of 64) and folding and FINN's
+    estimates no longer count a layer the host runs (``surge_hw.rtl.packing.apply_host_steps``).
+
+    Why not FINN: FINN has no pass for moving a layer out of the dataflow partition; this is the inverse of its
+    ``InferThresholdingLayer`` for one node. Refuses (naming the node) when the first layer is no 1-bit
+    threshold, e.g. CNV's first layer, which quantizes the pixels to INT8 for an integer MVAU.
+    """
+
+    def __init__(self, step: str = "06_dataflow_parent"):
+        super().__init__()
+        self.step = step
+
+    def apply(self, model):
+        hw = [n for n in model.graph.node if is_hw_node(n)]
+        if not hw:
+            raise FinnFlowError(self.step, "no HW layer to take the input threshold from")
+        node = hw[0]
+        fix = "build with --input-format uint8 (the accelerator then thresholds the uint8 pixels itself)"
+        if not node.op_type.startswith("Thresholding"):
+            raise FinnFlowError(self.step, f"--input-format packed needs a binarizing Thresholding as the first "
+                                f"layer, got {node.op_type}; {fix}", node=node.name)
+        inst = getCustomOp(node)
+        odt = DataType[inst.get_nodeattr("outputDataType")]
+        if odt.bitwidth() != 1:
+            raise FinnFlowError(self.step, f"--input-format packed needs a 1-bit first layer, {node.op_type} outputs "
+                                f"{odt.name} (e.g. CNV's INT8 pixel quantizer); {fix}", node=node.name)
+        shape = model.get_tensor_shape(node.input[0])
+        mt = helper.make_node("MultiThreshold", [node.input[0], node.input[1]], [node.output[0]],
+                              domain="qonnx.custom_op.general", name=f"Host{node.name}", out_dtype=odt.name,
+                              out_bias=float(inst.get_nodeattr("ActVal")),
+                              data_layout="NC" if len(shape) == 2 else "NHWC")
+        idx = list(model.graph.node).index(node)
+        model.graph.node.remove(node)
+        model.graph.node.insert(idx, mt)
+        return model, False

@@ -20,8 +20,9 @@ from qonnx.custom_op.registry import getCustomOp
 from .errors import FinnFlowError
 from .passes import is_hw_node
 from ..artefacts import write_text_atomic
+from ..boards import BOARDS as BOARD_TABLE
 
-BOARDS = {"Pynq-Z1": "xc7z020clg400-1", "Pynq-Z2": "xc7z020clg400-1"}
+BOARDS = {name: b.part for name, b in BOARD_TABLE.items()}  # board -> part (the table: surge_hw/boards.py)
 CONFIG_NAME = "dataflow_build_config.json"
 FOLDING_CONFIG_NAME = "folding_config.json"
 FOLDED_NAME = "folded.onnx"
@@ -122,7 +123,7 @@ def generate_ip_sources(folded: ModelWrapper, ipgen_dir: Path, final_ipgen_dir: 
 
 
 def make_build_config(board: str = "Pynq-Z2", fclk_mhz: float = 100.0):
-    """FINN ``DataflowBuildConfig`` for a PYNQ-Z1/Z2 bitfile + PYNQ driver + deployment package, continuing
+    """FINN ``DataflowBuildConfig`` for a PYNQ board's bitfile + PYNQ driver + deployment package, continuing
     from our folded graph. Paths are relative to the build dir (fixed up by :func:`build_bitfile`)."""
     from finn.builder.build_dataflow_config import DataflowBuildConfig, DataflowOutputType, ShellFlowType
 

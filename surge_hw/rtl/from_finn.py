@@ -11,6 +11,11 @@ Supported FINN node types (any backend suffix: ``MVAU``, ``MVAU_hls``, ``MVAU_rt
 - ``StreamingFIFO`` / ``StreamingDataWidthConverter``: skipped; the generator inserts its own FIFOs and
   width converters from the IR's PE/SIMD.
 Anything else is an :class:`~surge_hw.rtl.ir.IRError` naming the node.
+
+Host layers (:func:`host_layers_from_parent`): with ``surge-hw build --input-format packed`` the first
+Thresholding stays in FINN's parent graph as a ``MultiThreshold`` in front of the dataflow partition; it becomes
+the accelerator's ``host_layers`` (run by the host, not the RTL). Layout nodes there (Flatten, Reshape,
+Transpose) are the stream order, which :func:`surge_hw.rtl.packing.stream_order` applies.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from qonnx.custom_op.registry import getCustomOp
 from .ir import Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer
 
 SKIPPED = ("StreamingFIFO", "StreamingDataWidthConverter")
+LAYOUT_OPS = ("Flatten", "Reshape", "Transpose")
 
 
 def _base_op(op_type: str) -> str:
@@ -146,9 +152,63 @@ PASSES = {"MVAU": mvau_layer, "Thresholding": threshold_layer, "ConvolutionInput
           "Pool": pool_layer}
 
 
-def accelerator_from_finn(model: ModelWrapper | str | Path, name: str = "accel") -> Accelerator:
+def _attr(node, name: str, default):
+    for a in node.attribute:
+        if a.name == name:
+            from onnx import helper
+            v = helper.get_attribute_value(a)
+            return v.decode() if isinstance(v, bytes) else v
+    return default
+
+
+def host_threshold_layer(model: ModelWrapper, node) -> ThresholdLayer:
+    """A parent graph's MultiThreshold in front of the accelerator -> the equivalent :class:`ThresholdLayer`."""
+    idt = model.get_tensor_datatype(node.input[0])
+    shape = model.get_tensor_shape(node.input[0])
+    if not idt.is_integer():
+        raise IRError(f"{node.name}: host MultiThreshold on {idt.name} input; the host steps need integer pixels")
+    if float(_attr(node, "out_scale", 1.0)) != 1.0:
+        raise IRError(f"{node.name}: host MultiThreshold with out_scale != 1 is not an integer layer")
+    t = np.asarray(model.get_initializer(node.input[1]))
+    channels = int(shape[-1] if len(shape) == 2 or _attr(node, "data_layout", "NCHW") == "NHWC" else shape[1])
+    if len(shape) != 2 and t.shape[0] != 1:
+        raise IRError(f"{node.name}: per-channel host thresholds on a {len(shape)}-D tensor; packed input supports "
+                      f"(N, C) inputs or one threshold row (TFC/SFC/LFC)")
+    t = np.repeat(t, channels, axis=0) if t.shape[0] == 1 else t
+    layer = ThresholdLayer(name=node.name, channels=channels, pe=channels, in_bits=idt.bitwidth(),
+                           in_signed=idt.signed(), thresholds=np.sort(ceil_thresholds(t, int(idt.min()),
+                                                                                      int(idt.max())), axis=1),
+                           num_vectors=int(math.prod(shape[1:])) // channels,
+                           out_bias=int(round(float(_attr(node, "out_bias", 0.0)))))
+    layer.check()
+    return layer
+
+
+def host_layers_from_parent(parent: ModelWrapper | str | Path) -> list:
+    """The host layers in front of the parent graph's dataflow partition (see module docstring)."""
+    if not isinstance(parent, ModelWrapper):
+        parent = ModelWrapper(str(parent))
+    if not parent.get_nodes_by_op_type("StreamingDataflowPartition"):
+        return []  # a bare dataflow graph (the partition itself) has no host layers
+    layers = []
+    for node in parent.graph.node:
+        if node.op_type == "StreamingDataflowPartition":
+            return layers
+        if node.op_type == "MultiThreshold":
+            layers.append(host_threshold_layer(parent, node))
+        elif node.op_type not in LAYOUT_OPS:
+            raise IRError(f"{node.name}: {node.op_type} in front of the dataflow partition; the host runs only "
+                          f"MultiThreshold and layout ops ({', '.join(LAYOUT_OPS)})")
+    return layers
+
+
+def accelerator_from_finn(model: ModelWrapper | str | Path, name: str = "accel",
+                          parent: ModelWrapper | str | Path | None = None) -> Accelerator:
+    """``model``: the folded dataflow graph (or a parent graph holding it); ``parent``: FINN's parent graph,
+    whose MultiThreshold in front of the partition becomes the host layer of a packed-input build."""
     if not isinstance(model, ModelWrapper):
         model = ModelWrapper(str(model))
+    host = host_layers_from_parent(parent if parent is not None else model)
     model = dataflow_model(model)
     layers = []
     for node in model.graph.node:
@@ -162,6 +222,6 @@ def accelerator_from_finn(model: ModelWrapper | str | Path, name: str = "accel")
                    "is not a FINN HW layer: the graph is not a folded dataflow graph; run `surge-hw build` first")
             raise IRError(f"{node.name}: {node.op_type} {why}")
         layers.append(PASSES[base](model, node))
-    accel = Accelerator(name=name, layers=layers)
+    accel = Accelerator(name=name, layers=layers, host_layers=host)
     accel.check()
     return accel

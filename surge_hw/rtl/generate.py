@@ -36,7 +36,8 @@ from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, Sliding
 VERILOG_DIR = Path(__file__).parent / "verilog"
 BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "axis_fifo.v", "axis_dwc.v")
 # blocks that instantiate others (the MVAUs' output FIFO): what a bench or a lint run of one block compiles
-BLOCK_DEPENDS = {"mvau_binary": ("axis_fifo",), "mvau_int": ("axis_fifo",)}
+BLOCK_DEPENDS = {"mvau_binary": ("axis_fifo",), "mvau_int": ("axis_fifo",),
+                 "accel_dma_shell": ("axis_frame_in", "axis_frame_out", "axis_fifo")}
 
 
 def block_sources(block: str) -> list[Path]:
@@ -221,7 +222,9 @@ def link_fifo_depth(requested: int, consumer) -> int:
 
 # ---- one planner per block kind: (module, params, memories, style) -------------------------------------
 PIPELINES = ("auto", "none")
+CMP_REG_THRES = 15  # thresholding: compare bits registered above this many thresholds per channel
 POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined adder tree is on
+SUM_GROUP_CHUNKS = 8  # wide SIMD: partial popcounts summed in registered groups of this many
 
 
 def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
@@ -231,7 +234,9 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     ``auto``: a second weight-ROM register (W_REG: the BRAM's output register, so the ROM's clock-to-out
     delay no longer adds to the popcount) for every MVAU; when SIMD is wider than ``POP_CHUNK_BITS``,
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
-    registered before the accumulate (SUM_REG): a pipelined adder tree. ``none``: none of these. Each
+    registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
+    (SIMD > 128, e.g. TFC's packed 784-bit first layer: 98 chunks) a third level sums groups of
+    ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP). ``none``: none of these. Each
     stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).
     """
     if pipeline not in PIPELINES:
@@ -240,8 +245,10 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     if isinstance(layer, IntegerMVAU):
         return {"W_REG": int(on)}
     chunked = on and layer.simd > POP_CHUNK_BITS
+    chunks = math.ceil(layer.simd / POP_CHUNK_BITS) if chunked else 1
     return {"W_REG": int(on), "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
-            "SUM_REG": int(chunked and math.ceil(layer.simd / POP_CHUNK_BITS) > 2)}
+            "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > 2 * SUM_GROUP_CHUNKS else 0,
+            "SUM_REG": int(chunks > 2)}
 
 
 def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
@@ -261,12 +268,22 @@ def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
             "mems": mems}
 
 
+def threshold_pipeline(layer: ThresholdLayer, pipeline: str = "auto") -> dict:
+    """``auto``: register the compare bits (CMP_REG) when there are more than ``CMP_REG_THRES`` thresholds per
+    channel (CNV's 255-threshold input layer: compare + encode in one cycle set the CNV's clock); ``none``:
+    compare and encode in one stage. Latency +1 cycle, II and outputs unchanged (rtl_tests/test_thresholding)."""
+    if pipeline not in PIPELINES:
+        raise IRError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
+    return {"CMP_REG": int(pipeline == "auto" and layer.n_thres > CMP_REG_THRES)}
+
+
 def plan_threshold(layer: ThresholdLayer, inst: str, project) -> dict:
     tw = threshold_width(layer)
     mems = {"thresholds": (f"{inst}_thresholds.mem", threshold_words(layer), layer.pe * layer.n_thres * tw)}
     params = dict(C=layer.channels, PE=layer.pe, IN_W=layer.in_bits, IN_SIGNED=int(layer.in_signed),
                   N_THRES=layer.n_thres, OUT_W=layer.out_bits, OUT_BIAS=layer.out_bias, TW=tw,
                   THRES_FILE=mems["thresholds"][0], NUM_VECTORS=layer.num_vectors)
+    params.update(threshold_pipeline(layer, project.accel.pipeline))
     return {"module": "thresholding", "params": params, "mems": mems}
 
 
@@ -494,6 +511,13 @@ def render_top(project: RTLProject) -> str:
     return "\n".join(lines) + "\n" + "\n".join(body) + "endmodule\n\n`default_nettype wire\n"
 
 
+def host_steps(accel: Accelerator) -> list[dict]:
+    """The host layers as :func:`surge_hw.rtl.packing.apply_host_steps` steps (JSON: manifest and io.json)."""
+    return [{"op": "threshold", "name": h.name, "elems": int(h.in_elems), "channels": int(h.channels), "in_bits": int(h.in_bits),
+             "thresholds": np.asarray(h.thresholds, dtype=np.int64).tolist(), "out_bias": int(h.out_bias)}
+            for h in accel.host_layers]
+
+
 def manifest(project: RTLProject) -> dict:
     accel, layers = project.accel, project.layers
     first, last = layers[0].layer, layers[-1].layer
@@ -534,6 +558,9 @@ def manifest(project: RTLProject) -> dict:
         },
         "input_elems": accel.input_elems,
         "output_elems": accel.output_elems,
+        # "packed": the host runs "host" (packing.apply_host_steps) and streams 1 bit per pixel
+        "input_format": accel.input_format,
+        "host": host_steps(accel),
         "layers": layer_rows,
         "links": [{"after_layer": lk.index, "widths": lk.widths, "fifo_depth": lk.fifo_depth} for lk in project.links],
         "analytic": {"initiation_interval": max(cycles), "bottleneck": layer_rows[cycles.index(max(cycles))]["name"],

@@ -9,11 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .ir import Accelerator, BinaryMVAU, IntegerMVAU, MaxPool, SlidingWindow, ThresholdLayer
-
-
-def threshold(x: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """``out[n, c] = #{t in T[c] : x[n, c] >= t}``; x is (N, C) integers."""
-    return (x[:, :, None].astype(np.int64) >= thresholds[None, :, :]).sum(-1)
+from .packing import threshold  # the host steps of a packed-input build run the same function
 
 
 def xnor_popcount(x_bits: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
@@ -80,3 +76,12 @@ def run_accelerator(accel: Accelerator, inputs: np.ndarray, all_layers: bool = F
         x = run_layer(layer, x)
         outs.append(x)
     return outs if all_layers else x
+
+
+def host_inputs(accel: Accelerator, pixels: np.ndarray) -> np.ndarray:
+    """(N, E) stream-ordered pixels -> the stream's (N, input_elems) elements: the accelerator's host layers
+    (``--input-format packed``), else the pixels unchanged. Same function as the driver's host steps."""
+    x = np.asarray(pixels).reshape(len(pixels), -1).astype(np.int64)
+    for layer in accel.host_layers:
+        x = run_layer(layer, x)
+    return x

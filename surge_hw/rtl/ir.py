@@ -327,7 +327,13 @@ LAYER_KINDS = {"threshold": ThresholdLayer, "mvau_binary": BinaryMVAU, "mvau_int
 
 @dataclass
 class Accelerator:
-    """A chain of streaming layers: integer pixels in, the last layer's integers out."""
+    """A chain of streaming layers: integer pixels in, the last layer's integers out.
+
+    ``host_layers``: layers the host runs before the stream (``--input-format packed``: the first layer's
+    binarizing :class:`ThresholdLayer`, so the stream carries 1 bit per pixel). The golden model, the
+    simulator's callers and the driver apply them with the same numpy code (:mod:`surge_hw.rtl.packing`);
+    the RTL starts at ``layers[0]``.
+    """
 
     name: str
     layers: list = field(default_factory=list)
@@ -335,10 +341,17 @@ class Accelerator:
     # "auto": pipeline registers where the folding needs them for the clock (rtl.generate.mvau_pipeline);
     # "none": the shortest pipeline. Latency differs, II and outputs do not.
     pipeline: str = "auto"
+    host_layers: list = field(default_factory=list)
 
     @property
     def input_elems(self) -> int:
+        """Stream elements per image (the RTL's input; after the host layers)."""
         return self.layers[0].in_elems
+
+    @property
+    def input_format(self) -> str:
+        """"packed" when the host binarizes the pixels (1 bit per pixel on the stream), else "uint8"."""
+        return "packed" if self.host_layers else "uint8"
 
     @property
     def output_elems(self) -> int:
@@ -346,9 +359,14 @@ class Accelerator:
 
     def check(self) -> None:
         _require(len(self.layers) > 0, self.name, "accelerator has no layers")
+        for layer in self.host_layers:
+            _require(isinstance(layer, ThresholdLayer), layer.name,
+                     f"host layers are Thresholding layers, got {type(layer).__name__}")
+            layer.check()
         for layer in self.layers:
             layer.check()
-        for prev, nxt in zip(self.layers, self.layers[1:]):
+        chain = self.host_layers + self.layers
+        for prev, nxt in zip(chain, chain[1:]):
             _require(prev.out_elems == nxt.in_elems, nxt.name,
                      f"expects {nxt.in_elems} elements per image but {prev.name} produces {prev.out_elems}")
             _require(prev.out_bits == nxt.in_bits, nxt.name,
@@ -361,14 +379,17 @@ class Accelerator:
     def save(self, directory: str | os.PathLike) -> Path:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        meta, arrays = {"name": self.name, "fifo_depth": self.fifo_depth, "pipeline": self.pipeline, "layers": []}, {}
-        for i, layer in enumerate(self.layers):
-            d = {k: v for k, v in asdict(layer).items() if not isinstance(v, np.ndarray) and v is not None}
-            for key in ("weights", "thresholds"):
-                arr = getattr(layer, key, None)
-                if arr is not None:
-                    arrays[f"{i}_{key}"] = arr
-            meta["layers"].append(d)
+        meta = {"name": self.name, "fifo_depth": self.fifo_depth, "pipeline": self.pipeline, "layers": [],
+                "host_layers": []}
+        arrays = {}
+        for prefix, key_list, layers in (("", "layers", self.layers), ("host", "host_layers", self.host_layers)):
+            for i, layer in enumerate(layers):
+                d = {k: v for k, v in asdict(layer).items() if not isinstance(v, np.ndarray) and v is not None}
+                for key in ("weights", "thresholds"):
+                    arr = getattr(layer, key, None)
+                    if arr is not None:
+                        arrays[f"{prefix}{i}_{key}"] = arr
+                meta[key_list].append(d)
         _atomic_write(directory / "accel.npz", lambda f: np.savez_compressed(f, **arrays), binary=True)
         _atomic_write(directory / "accel.json", lambda f: f.write(json.dumps(meta, indent=2)))
         return directory / "accel.json"
@@ -378,15 +399,18 @@ class Accelerator:
         directory = Path(directory)
         meta = json.loads((directory / "accel.json").read_text())
         arrays = np.load(directory / "accel.npz")
-        layers = []
-        for i, d in enumerate(meta["layers"]):
-            klass = LAYER_KINDS[d.pop("kind")]
-            for key in ("weights", "thresholds"):
-                if f"{i}_{key}" in arrays:
-                    d[key] = arrays[f"{i}_{key}"]
-            layers.append(klass(**d))
-        return cls(name=meta["name"], layers=layers, fifo_depth=meta.get("fifo_depth", 0),
-                   pipeline=meta.get("pipeline", "auto"))
+        def layers(key_list, prefix):
+            out = []
+            for i, d in enumerate(meta.get(key_list, [])):
+                klass = LAYER_KINDS[d.pop("kind")]
+                for key in ("weights", "thresholds"):
+                    if f"{prefix}{i}_{key}" in arrays:
+                        d[key] = arrays[f"{prefix}{i}_{key}"]
+                out.append(klass(**d))
+            return out
+
+        return cls(name=meta["name"], layers=layers("layers", ""), fifo_depth=meta.get("fifo_depth", 0),
+                   pipeline=meta.get("pipeline", "auto"), host_layers=layers("host_layers", "host"))
 
 
 class IRError(ValueError):

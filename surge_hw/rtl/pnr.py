@@ -38,7 +38,9 @@ STAGES = {
     "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight register (2nd)", "x_r": "input register (2nd)",
     "part_q": "partial-popcount register", "left": "width-converter register", "count": "beat counter", "x_q": "input register", "ibuf": "input buffer",
     "acc": "accumulator", "tmem": "threshold ROM", "thr_q": "threshold register", "out_data_q": "output register",
-    "out_valid_q": "output valid", "sum_q": "partial-sum register",
+    "out_valid_q": "output valid", "sum_q": "partial-sum register", "grp_q": "group-sum register", "grp_slot": "group-sum register",
+    "part_slot": "partial-popcount register",
+    "ge_q": "compare-bit register",
     "sf": "fold counter", "nf": "fold counter", "waddr": "weight address", "cf": "fold counter",
     "mem": "FIFO memory", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer",
 }

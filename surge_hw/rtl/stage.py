@@ -33,14 +33,18 @@ def folded_graph(build_dir: Path) -> Path:
 def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth: bool = True,
                         pipeline: str = "auto") -> Path:
     build_dir = Path(build_dir)
-    accel = accelerator_from_finn(folded_graph(build_dir), name=build_dir.name.replace("-", "_") or "accel")
+    parent = build_dir / "06_dataflow_parent.onnx"
+    accel = accelerator_from_finn(folded_graph(build_dir), name=build_dir.name.replace("-", "_") or "accel",
+                                  parent=parent if parent.is_file() else None)
     accel.fifo_depth = fifo_depth
     accel.pipeline = pipeline
     accel.save(build_dir / IR_DIR)
     project = generate_rtl(accel, build_dir / RTL_DIR)
     man = json.loads((project / "manifest.json").read_text())
     print(f"rtl: wrote {project} ({len(accel.layers)} layers, analytic II {man['analytic']['initiation_interval']} "
-          f"cycles, bottleneck {man['analytic']['bottleneck']}, pipeline {pipeline}; `surge-hw pnr {build_dir}` "
+          f"cycles, bottleneck {man['analytic']['bottleneck']}, pipeline {pipeline}, input {man['input_format']}"
+          f"{' (host: ' + ', '.join(h['name'] for h in man['host']) + ')' if man['host'] else ''}; "
+          f"`surge-hw pnr {build_dir}` "
           f"measures its clock)")
     if synth:
         synth_resources(build_dir)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..export.golden import GoldenSet
 from ..finn.stage import read_build_info
-from ..rtl.packing import stream_order
+from ..rtl.packing import accelerator_inputs
 from .rtlsim import SimResult, simulate
 from ..artefacts import write_json_atomic
 
@@ -48,18 +48,18 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
     if not (rtl / "manifest.json").is_file():
         raise FileNotFoundError(f"{rtl} not found: run `surge-hw rtl {build_dir}` first")
     n = len(golden)
-    res = simulate(rtl, stream_order(golden.images), simulator=simulator, progress=progress, taps=taps,
+    man = json.loads((rtl / "manifest.json").read_text())
+    res = simulate(rtl, accelerator_inputs(golden.images, man.get("host")), simulator=simulator, progress=progress, taps=taps,
                    out_stall=out_stall, in_gap=in_gap, jobs=jobs)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     torch_labels = golden.logits.argmax(1)
     int_eq = (dots == golden.int_dots).all(1)
-    man = json.loads((rtl / "manifest.json").read_text())
     est = json.loads((build_dir / "estimates.json").read_text()) if (build_dir / "estimates.json").is_file() else {}
     finn_cycles = est.get("max_cycles") or est.get("totals", {}).get("max_cycles")
     first_bad = np.flatnonzero(~int_eq)[:5].tolist()
     summary = {
-        "simulator": simulator, "n_images": n, "int_equal_images": int(int_eq.sum()),
+        "simulator": simulator, "n_images": n, "input_format": man.get("input_format", "uint8"), "int_equal_images": int(int_eq.sum()),
         "label_equal_images": int((labels == torch_labels).sum()),
         "accuracy": float((labels == golden.labels).mean()), "torch_accuracy": float((torch_labels == golden.labels).mean()),
         "first_mismatching_images": first_bad,

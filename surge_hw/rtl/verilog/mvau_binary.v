@@ -20,6 +20,7 @@
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
 //  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
 //  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
+//  [S2g SUM_GROUP < chunks: registered levels of SUM_GROUP-input sums, until <= SUM_GROUP values remain]
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
 //   S2  XNOR + (sum of partial) popcounts, accumulate; threshold ROM read on the last fold step
 //   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
@@ -44,6 +45,8 @@ module mvau_binary #(
     parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
     parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
                                             //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
+    parameter integer SUM_GROUP = 0,        // > 1 and < SIMD/POP_CHUNK: the partial counts are summed in
+                                            //    registered levels of this fan-in first (784: 98 -> 13 -> 2)
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
@@ -77,10 +80,47 @@ module mvau_binary #(
     localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
     localparam integer PW = $clog2(CH + 1);           // width of one partial count
     localparam integer POP_REG = (CH < SIMD) ? 1 : 0;
+    localparam integer GRP = (SUM_GROUP > 1 && SUM_GROUP < NCH) ? SUM_GROUP : 1;  // fan-in of a level
+    // S2g reduction levels: level 0 = the NCH partial counts, level k+1 = sums of GRP values of level k
+    function integer lvl_n;                           // values at level k
+        input integer k;
+        integer i;
+        begin
+            lvl_n = NCH;
+            for (i = 0; i < k; i = i + 1) lvl_n = (lvl_n + GRP - 1) / GRP;
+        end
+    endfunction
+    function integer lvl_w;                           // bits of one value at level k (a count <= SIMD)
+        input integer k;
+        integer i, b;
+        begin
+            b = CH;
+            for (i = 0; i < k; i = i + 1) b = (b * GRP > SIMD) ? SIMD : b * GRP;
+            lvl_w = $clog2(b + 1);
+        end
+    endfunction
+    function integer n_levels;                        // levels until <= GRP values remain
+        input integer unused;
+        integer i, n;
+        begin
+            n_levels = 0;
+            n = NCH;
+            for (i = 0; i < 32; i = i + 1)
+                if (GRP > 1 && n > GRP) begin
+                    n = (n + GRP - 1) / GRP;
+                    n_levels = n_levels + 1;
+                end
+            n_levels = n_levels + 0 * unused;
+        end
+    endfunction
+    localparam integer NLV = n_levels(0);
+    localparam integer NG = lvl_n(NLV);               // values the final sum adds
+    localparam integer GW = lvl_w(NLV);               // width of one of them
+    localparam integer SL = NCH + GRP;                // slots per level (a short last group reads zeros)
     // cycles from a group's first beat to its result leaving the FIFO when nothing stalls: the SF beats,
     // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
     // is in flight, plus one so that a credit returned this cycle is not yet needed
-    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + ((SUM_REG != 0) ? 1 : 0);
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
     localparam integer CR_W = $clog2(ODEPTH + 1);
     localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
@@ -124,12 +164,27 @@ module mvau_binary #(
 
     generate
         if (NF > 1) begin : g_ibuf
-            // the MW-bit input vector, kept during fold nf = 0 and replayed for nf > 0
-            reg [SIMD-1:0] ibuf [0:SF-1];
-            always @(posedge clk) begin
-                if (issue & from_stream) ibuf[sf] <= in_tdata;
+            // the MW-bit input vector, kept during fold nf = 0 and replayed for nf > 0. ibuf[sf] is written
+            // on every nf = 0 cycle, not only on accepted beats: sf only moves on an accepted beat, so the
+            // last write at each sf is the accepted one. The write enable and the select are then "nf == 0"
+            // alone, registered once per IBUF_SLICE bits (kept apart: synthesis must not merge them) so no
+            // single net fans out to all SIMD bits; for SIMD = 784 that net was the critical path (7.5 ns of
+            // routing on ECP5).
+            localparam integer IBUF_SLICE = 64;
+            localparam integer NSL = (SIMD + IBUF_SLICE - 1) / IBUF_SLICE;
+            wire fs_next = rst | ((issue & sf_last) ? nf_last : from_stream);  // nf == 0 next cycle
+            (* keep = "true" *) reg [NSL-1:0] fs_q;
+            always @(posedge clk) fs_q <= {NSL{fs_next}};
+            genvar gs;
+            for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
+                localparam integer LO = gs * IBUF_SLICE;
+                localparam integer W = (LO + IBUF_SLICE <= SIMD) ? IBUF_SLICE : SIMD - LO;
+                reg [W-1:0] ibuf [0:SF-1];
+                always @(posedge clk) begin
+                    if (fs_q[gs]) ibuf[sf] <= in_tdata[LO +: W];
+                end
+                assign x_sel[LO +: W] = fs_q[gs] ? in_tdata[LO +: W] : ibuf[sf];
             end
-            assign x_sel = from_stream ? in_tdata : ibuf[sf];
         end else begin : g_no_ibuf
             assign x_sel = in_tdata;
         end
@@ -258,29 +313,109 @@ module mvau_binary #(
         end
     endgenerate
 
-    // sum of one neuron's NCH partial counts at accumulator width (<= SIMD <= MW): a balanced adder tree
+    // ---- S2g (SUM_GROUP): NLV registered reduction levels ---------------------------------------------
+    // Values sit in ACC_W-bit slots (SL per level, unused ones zero); a level's registers hold its own width.
+    wire [PE*NG*GW-1:0] grp_b;                    // per lane the NG values of GW bits the final sum adds
+    wire [NLV:0] vlv, flv, llv;                   // valid / first / last per level (level 0: the chunks)
+    wire [(NLV+1)*NF_W-1:0] nlv;
+    assign {vlv[0], flv[0], llv[0], nlv[NF_W-1:0]} = {vb, firstb, lastb, nfb};
+    genvar gk, gg;
+    generate
+        for (gk = 1; gk <= NLV; gk = gk + 1) begin : g_lvl_ctl
+            reg v_q, f_q, l_q;
+            reg [NF_W-1:0] n_q;
+            always @(posedge clk) begin
+                {f_q, l_q, n_q} <= {flv[gk-1], llv[gk-1], nlv[(gk-1)*NF_W +: NF_W]};
+            end
+            always @(posedge clk) begin
+                if (rst) v_q <= 1'b0;
+                else v_q <= vlv[gk-1];
+            end
+            assign {vlv[gk], flv[gk], llv[gk], nlv[gk*NF_W +: NF_W]} = {v_q, f_q, l_q, n_q};
+        end
+        for (gp = 0; gp < PE; gp = gp + 1) begin : g_lvl_lane
+            /* verilator lint_off UNUSEDSIGNAL */     // zero slots and zero upper bits: read by no sum
+            wire [(NLV+1)*SL*ACC_W-1:0] lv;
+            /* verilator lint_on UNUSEDSIGNAL */
+            for (gg = 0; gg < SL; gg = gg + 1) begin : g_l0
+                if (gg < NCH) begin : g_chunk
+                    wire [ACC_W-1:0] part_slot;
+                    assign part_slot[PW-1:0] = part_b[(gp*NCH+gg)*PW +: PW];
+                    if (ACC_W > PW) begin : g_ext
+                        assign part_slot[ACC_W-1:PW] = {(ACC_W-PW){1'b0}};
+                    end
+                    assign lv[gg*ACC_W +: ACC_W] = part_slot;
+                end else begin : g_zero
+                    assign lv[gg*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+                end
+            end
+            for (gk = 1; gk <= NLV; gk = gk + 1) begin : g_lvl
+                localparam integer W = lvl_w(gk);
+                localparam integer WI = lvl_w(gk - 1);
+                // sum of GRP slots of the level below (each WI bits wide), at this level's width
+                function [W-1:0] sum_fan;
+                    input [GRP*ACC_W-1:0] v;
+                    integer c, n;
+                    reg [GRP*W-1:0] lane;
+                    begin
+                        lane = {GRP*W{1'b0}};
+                        for (c = 0; c < GRP; c = c + 1)
+                            lane[c*W +: WI] = v[c*ACC_W +: WI];
+                        for (n = GRP; n > 1; n = (n + 1) / 2)
+                            for (c = 0; c < (n + 1) / 2; c = c + 1)
+                                lane[c*W +: W] = (2*c + 1 < n) ? lane[2*c*W +: W] + lane[(2*c+1)*W +: W]
+                                                               : lane[2*c*W +: W];
+                        sum_fan = lane[W-1:0];
+                    end
+                endfunction
+                for (gg = 0; gg < SL; gg = gg + 1) begin : g_slot
+                    if (gg < lvl_n(gk)) begin : g_sum
+                        reg [W-1:0] grp_q;
+                        wire [ACC_W-1:0] grp_slot;  // synthesis names grp_q's flip-flops after this wire
+                        always @(posedge clk) begin
+                            if (vlv[gk-1]) grp_q <= sum_fan(lv[(gk-1)*SL*ACC_W + gg*GRP*ACC_W +: GRP*ACC_W]);
+                        end
+                        assign grp_slot[W-1:0] = grp_q;
+                        if (ACC_W > W) begin : g_ext
+                            assign grp_slot[ACC_W-1:W] = {(ACC_W-W){1'b0}};
+                        end
+                        assign lv[gk*SL*ACC_W + gg*ACC_W +: ACC_W] = grp_slot;
+                    end else begin : g_zero
+                        assign lv[gk*SL*ACC_W + gg*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+                    end
+                end
+            end
+            for (gg = 0; gg < NG; gg = gg + 1) begin : g_out
+                assign grp_b[(gp*NG+gg)*GW +: GW] = lv[NLV*SL*ACC_W + gg*ACC_W +: GW];
+            end
+        end
+    endgenerate
+    wire vg = vlv[NLV], firstg = flv[NLV], lastg = llv[NLV];
+    wire [NF_W-1:0] nfg = nlv[NLV*NF_W +: NF_W];
+
+    // sum of one neuron's NG values at accumulator width (<= SIMD <= MW): a balanced adder tree
     // for synthesis, a running sum (the same number, fewer operations) in Verilator
     function [ACC_W-1:0] sum_parts;
-        input [NCH*PW-1:0] parts;
+        input [NG*GW-1:0] parts;
 `ifdef VERILATOR
         integer c;
         reg [ACC_W-1:0] e;
         begin
             sum_parts = {ACC_W{1'b0}};
-            for (c = 0; c < NCH; c = c + 1) begin
+            for (c = 0; c < NG; c = c + 1) begin
                 e = {ACC_W{1'b0}};
-                e[PW-1:0] = parts[c*PW +: PW];
+                e[GW-1:0] = parts[c*GW +: GW];
                 sum_parts = sum_parts + e;
             end
         end
 `else
         integer c, n;
-        reg [NCH*ACC_W-1:0] lane;
+        reg [NG*ACC_W-1:0] lane;
         begin
-            lane = {NCH*ACC_W{1'b0}};
-            for (c = 0; c < NCH; c = c + 1)
-                lane[c*ACC_W +: PW] = parts[c*PW +: PW];
-            for (n = NCH; n > 1; n = (n + 1) / 2)
+            lane = {NG*ACC_W{1'b0}};
+            for (c = 0; c < NG; c = c + 1)
+                lane[c*ACC_W +: GW] = parts[c*GW +: GW];
+            for (n = NG; n > 1; n = (n + 1) / 2)
                 for (c = 0; c < (n + 1) / 2; c = c + 1)
                     lane[c*ACC_W +: ACC_W] = (2*c + 1 < n) ? lane[2*c*ACC_W +: ACC_W] + lane[(2*c+1)*ACC_W +: ACC_W]
                                                            : lane[2*c*ACC_W +: ACC_W];
@@ -298,26 +433,26 @@ module mvau_binary #(
             if (SUM_REG != 0) begin : g_reg
                 reg [ACC_W-1:0] sum_q;
                 always @(posedge clk) begin
-                    if (vb) sum_q <= sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+                    if (vg) sum_q <= sum_parts(grp_b[gp*NG*GW +: NG*GW]);
                 end
                 assign sum_c[gp*ACC_W +: ACC_W] = sum_q;
             end else begin : g_comb
-                assign sum_c[gp*ACC_W +: ACC_W] = sum_parts(part_b[gp*NCH*PW +: NCH*PW]);
+                assign sum_c[gp*ACC_W +: ACC_W] = sum_parts(grp_b[gp*NG*GW +: NG*GW]);
             end
         end
         if (SUM_REG != 0) begin : g_sum_pipe
             reg v_s, first_s, last_s;
             reg [NF_W-1:0] nf_s;
             always @(posedge clk) begin
-                {first_s, last_s, nf_s} <= {firstb, lastb, nfb};
+                {first_s, last_s, nf_s} <= {firstg, lastg, nfg};
             end
             always @(posedge clk) begin
                 if (rst) v_s <= 1'b0;
-                else v_s <= vb;
+                else v_s <= vg;
             end
             assign {vc, firstc, lastc, nfc} = {v_s, first_s, last_s, nf_s};
         end else begin : g_no_sum_pipe
-            assign {vc, firstc, lastc, nfc} = {vb, firstb, lastb, nfb};
+            assign {vc, firstc, lastc, nfc} = {vg, firstg, lastg, nfg};
         end
     endgenerate
 

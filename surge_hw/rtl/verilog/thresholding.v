@@ -9,8 +9,15 @@
 // [(p*N_THRES+t)*TW +: TW] = T[cf*PE+p][t], two's complement when IN_SIGNED. The generator clips the
 // thresholds to the input range plus one ([0, 2^IN_W] unsigned), so TW = IN_W + 1 is always enough.
 //
-// Pipeline: S0 accept beat, registered threshold ROM read -> S1 compare into the output register.
-// One global enable (`adv`): a stalled output freezes both stages, nothing is lost or duplicated.
+// Thresholds are ascending per channel (the IR checks it), so the compare bits ge[t] = (x >= T[t]) are a
+// thermometer code (ones, then zeros) and the count is where the ones end. It is encoded directly, not summed:
+// bit b of the count is OR_j ge[j*2^(b+1) + 2^b - 1] & ~ge[(j+1)*2^(b+1) - 1] (ge[t] = 0 past N_THRES), a
+// shallow AND-OR per bit where an adder tree over N_THRES bits would be ~log2(N_THRES) adders deep (CNV's 255
+// thresholds set the whole CNV's clock that way: benchmarks/results/pnr/).
+//
+// Pipeline: S0 accept beat, registered threshold ROM read -> [CMP_REG: compare bits registered] -> compare /
+// encode into the output register. One global enable (`adv`): a stalled output freezes every stage, nothing
+// is lost or duplicated.
 `default_nettype none
 
 module thresholding #(
@@ -24,6 +31,7 @@ module thresholding #(
     parameter integer OUT_BIAS = 0,         // added to the count (FINN ActVal)
     parameter integer TW = 9,               // threshold width (>= IN_W + 1)
     parameter THRES_FILE = "thresholds.mem",
+    parameter integer CMP_REG = 0,          // 1: register the PE*N_THRES compare bits before encoding (+1 cycle)
     // Vectors per image: the unit is free-running, kept for the interface FINN's unit has.
     /* verilator lint_off UNUSEDPARAM */
     parameter integer NUM_VECTORS = 1
@@ -74,29 +82,41 @@ module thresholding #(
         else if (adv) v1 <= issue;
     end
 
-    // ---- S1: compare into the output register ---------------------------------------------------
-    // #{t : x >= T[t]}. Both operands are extended to CMP_W bits (sign- or zero-) and their top bit is
-    // flipped when signed, so one unsigned compare is exact for both cases (offset binary).
+    // ---- S1: compare (offset binary) -> [CMP_REG] -> thermometer encode + bias into the output register -----
+    // Both operands are extended to CMP_W bits (sign- or zero-) and their top bit is flipped when signed, so
+    // one unsigned compare is exact for both cases.
     localparam integer SIGNED = (IN_SIGNED != 0) ? 1 : 0;
     localparam [CMP_W-1:0] FLIP = {SIGNED[0], {(CMP_W-1){1'b0}}};
-    function [OUT_W-1:0] count_ge;
+    localparam integer CNT_W = $clog2(N_THRES + 1);  // count bits; OUT_W >= CNT_W
+    localparam integer NP = 1 << CNT_W;              // code length padded with zeros (NP > N_THRES)
+    function [N_THRES-1:0] compare_ge;
         input [IN_W-1:0] x;
         input [N_THRES*TW-1:0] thr;
-        integer t, n;
+        integer t;
         reg [CMP_W-1:0] xe, te;
-        reg [N_THRES*OUT_W-1:0] lane;           // the compare bits, summed as a balanced adder tree
         begin
-            lane = {N_THRES*OUT_W{1'b0}};
             xe = {{(CMP_W-IN_W){x[IN_W-1] & SIGNED[0]}}, x} ^ FLIP;
             for (t = 0; t < N_THRES; t = t + 1) begin
                 te = {{(CMP_W-TW){thr[t*TW+TW-1] & SIGNED[0]}}, thr[t*TW +: TW]} ^ FLIP;
-                lane[t*OUT_W] = (xe >= te);
+                compare_ge[t] = (xe >= te);
             end
-            for (n = N_THRES; n > 1; n = (n + 1) / 2)
-                for (t = 0; t < (n + 1) / 2; t = t + 1)
-                    lane[t*OUT_W +: OUT_W] = (2*t + 1 < n) ? lane[2*t*OUT_W +: OUT_W] + lane[(2*t+1)*OUT_W +: OUT_W]
-                                                           : lane[2*t*OUT_W +: OUT_W];
-            count_ge = lane[OUT_W-1:0];
+        end
+    endfunction
+    function [OUT_W-1:0] therm_count;                // #ones of a thermometer code (see header)
+        input [N_THRES-1:0] ge;
+        integer b, j;
+        reg [NP-1:0] code;
+        reg bit_b;
+        begin
+            code = {NP{1'b0}};
+            code[N_THRES-1:0] = ge;
+            therm_count = {OUT_W{1'b0}};
+            for (b = 0; b < CNT_W; b = b + 1) begin
+                bit_b = 1'b0;
+                for (j = 0; j < NP / (2 << b); j = j + 1)
+                    bit_b = bit_b | (code[j * (2 << b) + (1 << b) - 1] & ~code[(j + 1) * (2 << b) - 1]);
+                therm_count[b] = bit_b;
+            end
         end
     endfunction
 
@@ -104,18 +124,44 @@ module thresholding #(
     localparam integer BIAS_I = OUT_BIAS;
     localparam [OUT_W-1:0] BIAS = BIAS_I[OUT_W-1:0];
     reg [PE*OUT_W-1:0] out_data_q;
-    integer p;
-    always @(posedge clk) begin
-        if (rst) out_valid_q <= 1'b0;
-        else if (adv) out_valid_q <= v1;
-    end
-    always @(posedge clk) begin
-        // computed only when a result is taken (in hardware: the same compare, with an enable)
-        if (adv & v1)
-            for (p = 0; p < PE; p = p + 1)
-                out_data_q[p*OUT_W +: OUT_W] <= count_ge(x_q[p*IN_W +: IN_W], thr_q[p*N_THRES*TW +: N_THRES*TW])
-                                                + BIAS;
-    end
+    generate
+        if (CMP_REG != 0) begin : g_cmp_reg
+            reg [PE*N_THRES-1:0] ge_q;
+            reg v2;
+            integer p;
+            always @(posedge clk) begin
+                if (rst) begin
+                    v2 <= 1'b0;
+                    out_valid_q <= 1'b0;
+                end else if (adv) begin
+                    v2 <= v1;
+                    out_valid_q <= v2;
+                end
+            end
+            always @(posedge clk) begin
+                // computed only for a valid beat (in hardware: the same logic, with an enable)
+                if (adv & v1)
+                    for (p = 0; p < PE; p = p + 1)
+                        ge_q[p*N_THRES +: N_THRES] <= compare_ge(x_q[p*IN_W +: IN_W],
+                                                                 thr_q[p*N_THRES*TW +: N_THRES*TW]);
+                if (adv & v2)
+                    for (p = 0; p < PE; p = p + 1)
+                        out_data_q[p*OUT_W +: OUT_W] <= therm_count(ge_q[p*N_THRES +: N_THRES]) + BIAS;
+            end
+        end else begin : g_cmp_comb
+            integer p;
+            always @(posedge clk) begin
+                if (rst) out_valid_q <= 1'b0;
+                else if (adv) out_valid_q <= v1;
+            end
+            always @(posedge clk) begin
+                if (adv & v1)
+                    for (p = 0; p < PE; p = p + 1)
+                        out_data_q[p*OUT_W +: OUT_W] <= therm_count(compare_ge(x_q[p*IN_W +: IN_W],
+                                                                   thr_q[p*N_THRES*TW +: N_THRES*TW])) + BIAS;
+            end
+        end
+    endgenerate
 
     assign out_tvalid = out_valid_q;
     assign out_tdata = out_data_q;
