@@ -30,6 +30,9 @@ PIPELINES = [
     ((64, 8, 64, 2, 1), dict(W_REG=1, POP_CHUNK=8, SUM_GROUP=4, SUM_REG=1)),
     ((200, 4, 200, 2, 1), dict(W_REG=1, POP_CHUNK=8, SUM_GROUP=3, SUM_REG=1)),  # 25 -> 9 -> 3: two levels
     ((98, 7, 49, 7, 0), dict(POP_CHUNK=2, SUM_GROUP=2)),                        # 25 -> 13 -> 7 -> 4 -> 2
+    ((16, 8, 16, 1, 3), dict(W_REG=1, THR_REG=1)),                              # SF = 1: back-to-back groups
+    ((24, 12, 8, 3, 2), dict(POP_CHUNK=3, THR_REG=1)),
+    ((32, 16, 32, 16, 0), dict(THR_REG=1)),                                     # no thresholds: no effect
 ]
 
 

@@ -23,6 +23,7 @@ BLOCK_PARAMS = {
         dict(MW=200, MH=4, SIMD=200, PE=2, N_THRES=1, ACC_W=8, OUT_W=1, TW=8, W_REG=1, POP_CHUNK=8, SUM_GROUP=8,
              SUM_REG=1),
         dict(MW=64, MH=4, SIMD=64, PE=1, N_THRES=0, ACC_W=7, OUT_W=7, TW=7, POP_CHUNK=8, SUM_GROUP=4),
+        dict(MW=16, MH=8, SIMD=4, PE=2, N_THRES=3, ACC_W=5, OUT_W=2, TW=5, THR_REG=1),
     ],
     "mvau_int": [
         dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),

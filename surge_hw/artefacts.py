@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -29,3 +30,16 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike, obj, indent: int = 2) -> Path:
     """JSON with ``default=str`` so paths and numpy scalars in reports serialise."""
     return write_text_atomic(path, json.dumps(obj, indent=indent, default=str))
+
+
+def swap_in_dir(tmp: Path, out_dir: Path) -> Path:
+    """Move the finished directory ``tmp`` onto ``out_dir`` (an old one is renamed away first, then deleted), so
+    a reader sees the old tree or the new one, never half of either."""
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
+        os.replace(out_dir, old / "project")
+        os.replace(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out_dir)
+    return out_dir

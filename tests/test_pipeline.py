@@ -125,6 +125,21 @@ def test_deploy_driver_against_rtl_simulation(build_dir, tmp_path):
     finally:
         for f in ("board_results.npz", "board_results.json"):
             (build_dir / f).unlink()
+    # the package's Vivado project for this trained TFC completes under the recording Vivado stand-in
+    if shutil.which("tclsh"):
+        from test_vivado_project import run_stub, vivado_commands_used
+
+        proc, cmds = run_stub(pkg / "vivado")
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert {"create_project", "launch_runs", "get_timing_paths"} <= set(vivado_commands_used(
+            pkg / "vivado" / "vivado_calls.jsonl"))
+    # --bitfile without Vivado: exit 2, one line saying what to run where; the package is still written
+    r = subprocess.run([sys.executable, "-m", "surge_hw.cli", "deploy", str(build_dir), "--out",
+                        str(tmp_path / "dep2"), "--images", "10", "--bitfile", "--board", "ZCU104"],
+                       capture_output=True, text=True, env={**__import__("os").environ, "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 2 and "vivado not on PATH" in r.stderr and "make_bitfile.tcl" in r.stderr
+    io = json.loads((tmp_path / "dep2" / "io.json").read_text())
+    assert io["board"] == "ZCU104" and io["dma_word_bits"] == 128
 
 
 def test_stage_errors_name_the_fix(tmp_path):

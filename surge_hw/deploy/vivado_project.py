@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..artefacts import swap_in_dir
 from ..boards import Board
 
 VIVADO_RELEASE = "2022.2"
@@ -266,13 +267,7 @@ def write_vivado_project(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
         (tmp / MARKER).write_text(json.dumps({"accelerator": man.get("accelerator"), "board": board.name,
                                               "rtl_dir": str(rtl_dir)}) + "\n")
         tmp.chmod(0o755)
-        if out_dir.exists():  # swap: old away, new in, then delete old
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-            os.replace(out_dir, old / "project")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        swap_in_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

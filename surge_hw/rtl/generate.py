@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artefacts import swap_in_dir
 from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer, signed_bits,
                  bits_for)
 
@@ -225,6 +226,7 @@ PIPELINES = ("auto", "none")
 CMP_REG_THRES = 15  # thresholding: compare bits registered above this many thresholds per channel
 POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined adder tree is on
 SUM_GROUP_CHUNKS = 8  # wide SIMD: partial popcounts summed in registered groups of this many
+THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output before the compare
 
 
 def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
@@ -236,7 +238,8 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
     (SIMD > 128, e.g. TFC's packed 784-bit first layer: 98 chunks) a third level sums groups of
-    ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP). ``none``: none of these. Each
+    ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
+    512 x 22 bits) gets a second register before the compare (THR_REG). ``none``: none of these. Each
     stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).
     """
     if pipeline not in PIPELINES:
@@ -246,9 +249,10 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
         return {"W_REG": int(on)}
     chunked = on and layer.simd > POP_CHUNK_BITS
     chunks = math.ceil(layer.simd / POP_CHUNK_BITS) if chunked else 1
+    thr_bits = layer.mh * layer.n_thres * threshold_width(layer)
     return {"W_REG": int(on), "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
             "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > 2 * SUM_GROUP_CHUNKS else 0,
-            "SUM_REG": int(chunks > 2)}
+            "SUM_REG": int(chunks > 2), "THR_REG": int(on and thr_bits > THR_REG_BITS)}
 
 
 def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
@@ -394,13 +398,7 @@ def generate_rtl(accel: Accelerator, out_dir: str | os.PathLike, top_name: str =
         for step in STEPS:
             step().apply(project)
         tmp.chmod(0o755)
-        if out_dir.exists():  # swap: rename old away, new in, then delete old
-            old = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
-            os.replace(out_dir, old / "project")
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
+        swap_in_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

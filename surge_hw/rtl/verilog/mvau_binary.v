@@ -23,6 +23,8 @@
 //  [S2g SUM_GROUP < chunks: registered levels of SUM_GROUP-input sums, until <= SUM_GROUP values remain]
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
 //   S2  XNOR + (sum of partial) popcounts, accumulate; threshold ROM read on the last fold step
+//  [S2t THR_REG = 1: accumulator and threshold word registered again (the threshold ROM's BRAM output
+//       register: a BRAM read straight into the compare set LFC's clock)]
 //   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
 // Each optional stage adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
 //
@@ -45,6 +47,8 @@ module mvau_binary #(
     parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
     parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
                                             //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
+    parameter integer THR_REG = 0,          // 1 (with N_THRES > 0): register acc and the threshold word before
+                                            //    the compare
     parameter integer SUM_GROUP = 0,        // > 1 and < SIMD/POP_CHUNK: the partial counts are summed in
                                             //    registered levels of this fan-in first (784: 98 -> 13 -> 2)
     parameter WEIGHT_FILE = "weights.mem",
@@ -120,7 +124,8 @@ module mvau_binary #(
     // cycles from a group's first beat to its result leaving the FIFO when nothing stalls: the SF beats,
     // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
     // is in flight, plus one so that a credit returned this cycle is not yet needed
-    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0);
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
+                             + ((THR_REG != 0 && N_THRES > 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
     localparam integer CR_W = $clog2(ODEPTH + 1);
     localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
@@ -475,6 +480,7 @@ module mvau_binary #(
 
     // ---- S3: activation (thresholds) into the output FIFO --------------------------------------------
     wire [PE*OUT_W-1:0] result;
+    wire v_res;                                  // result valid: the output FIFO's write
     generate
         if (N_THRES > 0) begin : g_thres
             localparam integer CMP_W = (TW > ACC_W) ? TW : ACC_W;
@@ -506,13 +512,31 @@ module mvau_binary #(
                 end
             endfunction
 
+            wire [PE*ACC_W-1:0] acc_c;
+            wire [PE*N_THRES*TW-1:0] thr_c;
+            if (THR_REG != 0) begin : g_thr_reg
+                reg [PE*ACC_W-1:0] acc_r;
+                reg [PE*N_THRES*TW-1:0] thr_r;
+                reg v3;
+                always @(posedge clk) begin
+                    if (v2) {acc_r, thr_r} <= {acc, thr_q};
+                end
+                always @(posedge clk) begin
+                    if (rst) v3 <= 1'b0;
+                    else v3 <= v2;
+                end
+                assign {acc_c, thr_c, v_res} = {acc_r, thr_r, v3};
+            end else begin : g_thr_comb
+                assign {acc_c, thr_c, v_res} = {acc, thr_q, v2};
+            end
             for (gp = 0; gp < PE; gp = gp + 1) begin : g_pe
                 assign result[gp*OUT_W +: OUT_W] =
-                    count_ge(acc[gp*ACC_W +: ACC_W], thr_q[gp*N_THRES*TW +: N_THRES*TW]);
+                    count_ge(acc_c[gp*ACC_W +: ACC_W], thr_c[gp*N_THRES*TW +: N_THRES*TW]);
             end
         end else begin : g_no_thres
             // no activation: the popcount is the output (OUT_W == ACC_W)
             assign result = acc;
+            assign v_res = v2;
             wire unused_nfc = &{1'b0, nfc};
         end
     endgenerate
@@ -523,7 +547,7 @@ module mvau_binary #(
     /* verilator lint_on UNUSEDSIGNAL */
     axis_fifo #(.WIDTH(PE*OUT_W), .DEPTH(ODEPTH)) ofifo (
         .clk(clk), .rst(rst),
-        .s_tdata(result), .s_tvalid(v2), .s_tready(ofifo_ready),
+        .s_tdata(result), .s_tvalid(v_res), .s_tready(ofifo_ready),
         .m_tdata(out_tdata), .m_tvalid(out_tvalid), .m_tready(out_tready)
     );
 endmodule
