@@ -84,7 +84,7 @@ def test_pipeline_parameters_follow_the_folding():
     assert mvau_pipeline(first) == {"W_REG": 1}
     assert mvau_pipeline(wide, "none") == {"W_REG": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     packed = BinaryMVAU("p", 784, 4, 784, 1, rng.integers(0, 2, (4, 784), dtype=np.uint8))  # TFC packed input
-    assert mvau_pipeline(packed) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 8, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(packed) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
     lfc_hidden = BinaryMVAU("l", 1024, 1024, 1024, 2, rng.integers(0, 2, (1024, 1024), dtype=np.uint8),
                             np.full((1024, 1), 512))  # 1024 x 11-bit thresholds: block RAM
     assert mvau_pipeline(lfc_hidden)["THR_REG"] == 1 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0

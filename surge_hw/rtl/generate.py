@@ -225,7 +225,8 @@ def link_fifo_depth(requested: int, consumer) -> int:
 PIPELINES = ("auto", "none")
 CMP_REG_THRES = 15  # thresholding: compare bits registered above this many thresholds per channel
 POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined adder tree is on
-SUM_GROUP_CHUNKS = 8  # wide SIMD: partial popcounts summed in registered groups of this many
+SUM_GROUP_CHUNKS = 4  # wide SIMD: partial popcounts summed in registered groups of this many (8: packed TFC
+# reached 119.9 MHz worst of 3 seeds, 4: 126.6; benchmarks/results/pnr/fmax.json)
 THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output before the compare
 
 
@@ -237,7 +238,7 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     delay no longer adds to the popcount) for every MVAU; when SIMD is wider than ``POP_CHUNK_BITS``,
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
-    (SIMD > 128, e.g. TFC's packed 784-bit first layer: 98 chunks) a third level sums groups of
+    (SIMD > 64, e.g. TFC's packed 784-bit first layer: 98 chunks) registered levels sum groups of
     ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
     512 x 22 bits) gets a second register before the compare (THR_REG). ``none``: none of these. Each
     stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).

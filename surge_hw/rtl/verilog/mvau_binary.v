@@ -50,7 +50,7 @@ module mvau_binary #(
     parameter integer THR_REG = 0,          // 1 (with N_THRES > 0): register acc and the threshold word before
                                             //    the compare
     parameter integer SUM_GROUP = 0,        // > 1 and < SIMD/POP_CHUNK: the partial counts are summed in
-                                            //    registered levels of this fan-in first (784: 98 -> 13 -> 2)
+                                            //    registered levels of this fan-in first (784: 98 -> 25 -> 7 -> 2)
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
