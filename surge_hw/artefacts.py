@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -43,3 +44,19 @@ def swap_in_dir(tmp: Path, out_dir: Path) -> Path:
     else:
         os.replace(tmp, out_dir)
     return out_dir
+
+
+@contextmanager
+def building_dir(out_dir: Path):
+    """``with building_dir(out) as tmp:`` write the new tree into ``tmp`` (a sibling temp dir); on success it
+    replaces ``out`` (:func:`swap_in_dir`), on any error it is removed and ``out`` is left as it was."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
+    try:
+        yield tmp
+        tmp.chmod(0o755)  # mkdtemp makes it private; the result is a normal artefact
+        swap_in_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

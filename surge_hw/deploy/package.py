@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..artefacts import building_dir
 from ..boards import Board
 from ..rtl.packing import frame_words
 from .vivado_project import write_vivado_project
@@ -62,9 +62,7 @@ def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
     ``out_dir`` (``accel.bit``/``accel.hwh``) is kept when ``vivado/``'s script and sources are byte-identical."""
     rtl_dir, out_dir = Path(rtl_dir), Path(out_dir)
     manifest = json.loads((rtl_dir / "manifest.json").read_text())
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
+    with building_dir(out_dir) as tmp:
         here = Path(__file__).parent
         shutil.copy(here / "driver.py", tmp / "driver.py")
         shutil.copy(here.parent / "rtl" / "packing.py", tmp / "packing.py")
@@ -87,12 +85,6 @@ def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
             "there. It writes `board_results.json/.npz`; copy them back into the build dir and `surge-hw compare` "
             "adds the board as a stage.\n\n"
             + ("Bitfile present: " + ", ".join(found) + "\n" if found else "**No bitfile here yet** (step 1).\n"))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -17,10 +17,9 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
-from ..artefacts import swap_in_dir
+from ..artefacts import building_dir
 from ..boards import Board
 
 VIVADO_RELEASE = "2022.2"
@@ -255,9 +254,7 @@ def write_vivado_project(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
     if out_dir.exists() and not (out_dir / MARKER).is_file():
         raise FileExistsError(f"{out_dir} exists and was not written by write_vivado_project: choose another "
                               f"output directory or remove it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with building_dir(out_dir) as tmp:
         (tmp / "src").mkdir()
         for path in hdl + mems:
             shutil.copyfile(path, tmp / "src" / path.name)
@@ -266,11 +263,6 @@ def write_vivado_project(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
         (tmp / "README.md").write_text(render_readme(man, board, fclk))
         (tmp / MARKER).write_text(json.dumps({"accelerator": man.get("accelerator"), "board": board.name,
                                               "rtl_dir": str(rtl_dir)}) + "\n")
-        tmp.chmod(0o755)
-        swap_in_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 

@@ -70,6 +70,7 @@ from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
 from finn.transformation.streamline.reorder import MakeMaxPoolNHWC, MoveScalarLinearPastInvariants
 from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 
+from surge_hw.artefacts import swap_in_dir
 from surge_hw.export.golden import GoldenSet
 from surge_hw.export.qonnx_export import SUPPORTED_QONNX_OPS
 
@@ -234,7 +235,7 @@ def build(onnx_path: str | os.PathLike, build_dir: str | os.PathLike, board: str
     try:
         result = _build_into(tmp, build_dir, onnx_path, board, fpgapart, target_fps, max_luts, golden_set,
                              progress, fclk_mhz, ipgen, input_format)
-        _move_into_place(tmp, build_dir)
+        swap_in_dir(tmp, build_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -242,16 +243,6 @@ def build(onnx_path: str | os.PathLike, build_dir: str | os.PathLike, board: str
         print(f"[finn] build done: {result.estimates['fps']:,.0f} frames/s (est.), "
               f"{result.estimates['totals']['LUT']:,.0f} LUT -> {build_dir}")
     return result
-
-
-def _move_into_place(tmp: Path, build_dir: Path) -> None:
-    old = None
-    if build_dir.exists():
-        old = build_dir.with_name(f".{build_dir.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.replace(build_dir, old)
-    os.replace(tmp, build_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class _Steps:

@@ -24,13 +24,12 @@ import math
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import swap_in_dir
+from ..artefacts import building_dir
 from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, SlidingWindow, ThresholdLayer, signed_bits,
                  bits_for)
 
@@ -392,17 +391,10 @@ def generate_rtl(accel: Accelerator, out_dir: str | os.PathLike, top_name: str =
     Raises :class:`~surge_hw.rtl.ir.IRError` naming the node when the IR cannot be built.
     """
     out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.tmp-"))
-    try:
+    with building_dir(out_dir) as tmp:
         project = RTLProject(accel, tmp, top_name)
         for step in STEPS:
             step().apply(project)
-        tmp.chmod(0o755)
-        swap_in_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
