@@ -44,7 +44,8 @@ def run(accel: Accelerator, work: Path, seeds: int, ii_cycles: float | None = No
     return out
 
 
-def bench_model(name: str, build: Path, seeds: int, variants: list[str], first_mvau: bool, work: Path) -> dict:
+def bench_model(name: str, build: Path, seeds: int, variants: list[str], first_mvau: bool, work: Path,
+                jobs: int | None = None) -> dict:
     accel = load_ir(build)
     est = json.loads((build / "estimates.json").read_text()) if (build / "estimates.json").is_file() else {}
     sim = json.loads((build / "rtlsim.json").read_text()) if (build / "rtlsim.json").is_file() else {}
@@ -61,7 +62,7 @@ def bench_model(name: str, build: Path, seeds: int, variants: list[str], first_m
         for pipeline in variants:
             acc.pipeline = pipeline
             t = time.perf_counter()
-            r = run(acc, work / f"{case}_{pipeline}", seeds, ii_cycles=ii if case == "whole" else None)
+            r = run(acc, work / f"{case}_{pipeline}", seeds, ii_cycles=ii if case == "whole" else None, jobs=jobs)
             r["wall_s"] = round(time.perf_counter() - t, 1)
             entry["runs"][f"{case}/{pipeline}"] = r
             print(f"{name} {case:>10} pipeline={pipeline:<4} Fmax {r['fmax_mhz']} MHz (worst {r['fmax_mhz_worst']}), "
@@ -82,6 +83,7 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="results JSON (merged: other models' entries are kept)")
     ap.add_argument("--variants", default="none,auto", help="comma-separated pipeline settings (default none,auto)")
     ap.add_argument("--first-mvau-only", action="store_true", help="also place the first MVAU on its own")
+    ap.add_argument("--jobs", type=int, default=None, help="seeds placed in parallel (default: one per core)")
     args = ap.parse_args()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
@@ -91,7 +93,8 @@ def main() -> None:
         if not build:
             ap.error(f"{spec!r}: give NAME=BUILD_DIR")
         build = Path(build)
-        results[name] = bench_model(name, build, args.seeds, variants, args.first_mvau_only, build / "pnr_bench")
+        results[name] = bench_model(name, build, args.seeds, variants, args.first_mvau_only, build / "pnr_bench",
+                                    jobs=args.jobs)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(results, indent=1))

@@ -1,4 +1,4 @@
-"""cocotb bench for axis_fifo.v: order-preserving under gaps/stalls, 1 beat/cycle, holds exactly DEPTH."""
+"""cocotb bench for axis_fifo.v: order-preserving under gaps/stalls, 1 beat/cycle, holds exactly DEPTH (+1 with OUT_REG)."""
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
@@ -9,15 +9,18 @@ from axis_harness import check_stream, load_bench_data, start
 @cocotb.test()
 async def fifo_stream(dut):
     d = load_bench_data()
-    # DEPTH=1 cannot push while full (ready is registered, no combinational ready path): 1 beat / 2 cycles
+    # DEPTH=1 cannot push while full (ready is registered, no combinational ready path): 1 beat / 2 cycles;
+    # the output register adds capacity, not rate
     ii = 1 if int(d["depth"]) > 1 else 2
     await check_stream(dut, "s", "m", d["beats"], d["beats"], out_beats_per_vector=1, ii=ii, seed=int(d["seed"]))
 
 
 @cocotb.test()
 async def fifo_fills_to_depth(dut):
-    """With the sink stalled, exactly DEPTH beats are accepted, then s_tready drops."""
-    depth = int(load_bench_data()["depth"])
+    """With the sink stalled, exactly DEPTH (+1 in the output register) beats are accepted, then s_tready
+    drops."""
+    d = load_bench_data()
+    depth = int(d["depth"]) + int(d["out_reg"])
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s"), dut.clk, dut.rst, byte_lanes=1)
     dut.m_tready.value = 0
     await start(dut)

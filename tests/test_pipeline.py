@@ -16,6 +16,7 @@ from surge_hw.compare.stage import compare_build, rtl_stage
 from surge_hw.deploy.stage import deploy_from_build
 from surge_hw.export.stage import export_checkpoint
 from surge_hw.finn.stage import build_from_export
+from surge_hw.hls.stage import hlssim_from_build
 from surge_hw.rtl.stage import generate_from_build, load_ir
 from surge_hw.sim.backend import RtlSimBackend
 from surge_hw.sim.stage import load_golden, rtlsim_from_build
@@ -69,7 +70,7 @@ def test_compare_every_stage_agrees(build_dir, tmp_path):
     stages = compare_build(build_dir, n_images=N, out_dir=tmp_path)
     ran = [s for s in stages if s.available]
     assert {s.name for s in ran} >= {"PyTorch", "QONNX exec", "FINN-ONNX", "streamlined", "HW layers",
-                                     "folded (FINN exec)", "RTL sim (verilator)"}
+                                     "folded (FINN exec)", "HLS C-sim (g++)", "RTL sim (verilator)"}
     for s in ran:
         assert s.int_agree == N and s.label_agree == N, s.name
     assert not next(s for s in stages if s.name == "board (PYNQ)").available
@@ -79,6 +80,18 @@ def test_compare_every_stage_agrees(build_dir, tmp_path):
     assert html.count("data:image/png;base64,") >= 4 and "agreement_matrix" in html
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["stages"]) == len(stages)
+
+
+def test_hlssim_bit_exact_on_real_images(build_dir, packed_dir):
+    """`surge-hw hlssim`: our HLS C++ of the same IR, g++ C-sim, on the real test images; uint8 and packed."""
+    for build in (build_dir, packed_dir):
+        summary, res = hlssim_from_build(build, n_images=N, progress=False)
+        assert summary["int_equal_images"] == N and summary["label_equal_images"] == N, build.name
+        assert summary["accuracy"] == summary["torch_accuracy"]
+        saved = json.loads((build / "hlssim.json").read_text())
+        assert saved["per_image_int_equal"] == [1] * N and saved["input_format"] == load_ir(build).input_format
+    assert (packed_dir / "hls" / "manifest.json").is_file()
+    assert json.loads((packed_dir / "hls" / "manifest.json").read_text())["input"]["elem_bits"] == 1
 
 
 def test_locator_names_layer_with_flipped_weight_bit(build_dir, tmp_path):

@@ -1,5 +1,6 @@
-"""CNV end to end on real Fashion-MNIST (zero-padded to 32x32): train -> export -> FINN -> RTL (FINN's
-sliding-window generator + our MVAUs, max-pools, thresholding) -> cocotb/Verilator -> compare.
+"""CNV end to end on real Fashion-MNIST (zero-padded to 32x32): train -> export -> FINN -> RTL (our sliding
+windows, MVAUs, max-pools, thresholding; FINN's sliding-window generator with pipeline "none") ->
+cocotb/Verilator -> compare.
 
 A few training steps only (the weights are whatever they are; the property under test is that every stage
 computes exactly what PyTorch computes on real images).
@@ -17,6 +18,7 @@ from surge_hw.export.stage import export_checkpoint
 from surge_hw.finn.stage import build_from_export
 from surge_hw.rtl import golden as rtl_golden
 from surge_hw.rtl.packing import stream_order
+from surge_hw.rtl.generate import generate_rtl
 from surge_hw.rtl.stage import generate_from_build, load_ir
 from surge_hw.sim.backend import RtlSimBackend
 from surge_hw.sim.rtlsim import locate_divergence, simulate
@@ -43,7 +45,9 @@ def test_cnv_ir_has_every_block(build_dir):
     assert kinds[:3] == ["threshold", "sliding_window", "mvau_int"]
     assert kinds.count("sliding_window") == 8 and kinds.count("maxpool") == 2 and kinds.count("mvau_binary") == 8
     man = json.loads((build_dir / "rtl" / "manifest.json").read_text())
-    assert man["simulators"] == ["verilator"] and "swg_pkg.sv" in man["files"]["finn"]
+    # pipeline "auto": our sliding_window.v (plain Verilog), so Icarus can simulate the CNV too
+    assert man["simulators"] == ["verilator", "icarus"] and man["files"]["finn"] == []
+    assert {row["module"] for row in man["layers"] if row["kind"] == "sliding_window"} == {"sliding_window"}
 
 
 def test_cnv_rtl_bit_exact_on_real_images_with_backpressure(build_dir):
@@ -56,15 +60,20 @@ def test_cnv_rtl_bit_exact_on_real_images_with_backpressure(build_dir):
 def test_cnv_compare_every_stage_agrees(build_dir, tmp_path):
     stages = compare_build(build_dir, n_images=N, out_dir=tmp_path)
     ran = {s.name: s for s in stages if s.available}
-    assert {"PyTorch", "QONNX exec", "streamlined", "HW layers", "folded (FINN exec)",
+    assert {"PyTorch", "QONNX exec", "streamlined", "HW layers", "folded (FINN exec)", "HLS C-sim (g++)",
             "RTL sim (verilator)"} <= set(ran)
     for s in ran.values():
         assert s.int_agree == N and s.label_agree == N, s.name
 
 
-def test_cnv_icarus_is_refused_with_the_reason(build_dir):
+def test_cnv_icarus_is_refused_with_the_reason(build_dir, tmp_path):
+    """pipeline "none" keeps FINN's SystemVerilog sliding-window generator, which Icarus cannot read."""
+    accel = load_ir(build_dir)  # not ir_from_build: that would re-save the build's IR as pipeline "none"
+    accel.pipeline = "none"
+    rtl = generate_rtl(accel, tmp_path / "rtl_none")
+    assert "swg_pkg.sv" in json.loads((rtl / "manifest.json").read_text())["files"]["finn"]
     with pytest.raises(ValueError, match="SystemVerilog sliding-window generator.*--simulator verilator"):
-        simulate(build_dir / "rtl", np.zeros((1, 1024), np.int64), simulator="icarus")
+        simulate(rtl, np.zeros((1, 1024), np.int64), simulator="icarus")
 
 
 def test_cnv_locator_names_conv_layer_with_flipped_weight_bit(build_dir, tmp_path):

@@ -157,3 +157,60 @@ def test_bad_surge_config(bad):
 def test_eta_schedule():
     cfg = SurgeConfig(eta=0.5, eta_final=0.0)
     assert cfg.eta_at(0.0) == 0.5 and cfg.eta_at(0.5) == 0.25 and cfg.eta_at(1.0) == 0.0
+
+
+def test_gradient_recording_does_not_change_gradients():
+    """keep_grads (diagnostics) leaves every gradient bit-identical and records the four path gradients."""
+    grads, recs = {}, {}
+    x0, t0 = torch.rand(32, 1, 28, 28), torch.randint(0, 10, (32,))
+    for keep in (False, True):
+        torch.manual_seed(4)
+        model = build_model("tfc")
+        enable_surge(model, SurgeConfig(eta=0.3))
+        for block in model.blocks:
+            block.record.keep_grads = keep
+        model.train()
+        F.cross_entropy(model(x0), t0).backward()
+        grads[keep] = [p.grad.clone() for p in model.parameters() if p.grad is not None]
+        recs[keep] = [b.record for b in model.blocks]
+    assert len(grads[True]) == len(grads[False])
+    for a, b in zip(grads[False], grads[True]):
+        assert torch.equal(a, b)
+    assert all(r.grads is None for r in recs[False])
+    for i, (block, rec) in enumerate(zip(model.blocks, recs[True])):
+        g = rec.grads
+        assert (g["g_bx"] is None) == (i == 0)  # the network input has no gradient
+        torch.testing.assert_close(block.op.weight.grad, g["g_bw"] + rec.lam * g["g_aw"])
+
+
+def test_orthogonal_compensation_option():
+    """compensation='orthogonal' (opt-in): g_b + lam*g_a_perp, g_a_perp orthogonal to g_b per tensor, |lam*g_a_perp|
+    = eta*|g_b| over the pairs; the aux weights still get lam*g_a; the forward value is unchanged."""
+    eta = 0.3
+    x0 = torch.randn(6, 12) * 1.5
+    r = torch.randn(6, 7)
+    out = {}
+    for comp in ("full", "orthogonal"):
+        block = make_block()
+        block.enable_surge(SurgeConfig(eta=eta, compensation=comp, aux_init="random"), torch.Generator().manual_seed(2))
+        block.record.keep_grads = True
+        block.train()
+        x = x0.clone().requires_grad_(True)
+        y = block(x)
+        (y * r).sum().backward()
+        out[comp] = (y.detach(), x.grad, block.op.weight.grad, block.aux_weight.grad, block.record)
+    assert torch.equal(out["full"][0], out["orthogonal"][0])
+    g_full = out["full"][4].grads  # raw path gradients (the same in both runs)
+    rec = out["orthogonal"][4]
+    gb = {"x": g_full["g_bx"], "w": g_full["g_bw"]}
+    perp = {k: g_full[f"g_a{k}"] - ((g_full[f"g_a{k}"] * gb[k]).sum() / gb[k].pow(2).sum()) * gb[k] for k in gb}
+    lam = eta * torch.sqrt(gb["x"].pow(2).sum() + gb["w"].pow(2).sum()) / torch.sqrt(
+        perp["x"].pow(2).sum() + perp["w"].pow(2).sum())
+    assert rec.lam.item() == pytest.approx(lam.item(), rel=1e-5)
+    torch.testing.assert_close(out["orthogonal"][1], gb["x"] + lam * perp["x"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out["orthogonal"][2], gb["w"] + lam * perp["w"], rtol=1e-5, atol=1e-6)
+    for k, g in (("x", out["orthogonal"][1]), ("w", out["orthogonal"][2])):
+        assert abs(float(((g - gb[k]) * gb[k]).sum())) < 1e-4 * float(gb[k].norm() * (g - gb[k]).norm())
+    torch.testing.assert_close(out["orthogonal"][3], lam * g_full["g_aw"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="compensation"):
+        SurgeConfig(compensation="sideways")

@@ -106,3 +106,21 @@ def test_ddp_two_cpu_processes_gloo(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["test_acc"] > 0.5
+
+
+def test_sgd_momentum_trains_and_changes_weights(tmp_path):
+    from surge_hw.train.config import comparable
+    from surge_hw.train.trainer import build_for_training
+
+    cfg = TrainConfig(estimator="surge", optimizer="sgd", momentum=0.9, lr=0.05, epochs=1, max_steps=4, **TINY)
+    r = train(cfg, tmp_path)
+    init, _ = build_for_training(cfg, (1, 28, 28), 10)
+    trained = load_checkpoint(tmp_path)
+    assert "momentum_buffer" in str(trained["optimizer"]["state"])
+    assert not torch.equal(init.state_dict()["blocks.1.op.weight"], trained["model"]["blocks.1.op.weight"])
+    assert r.history[0]["train_loss"] > 0
+    # momentum only counts for sgd: Adam runs saved before the option existed still resume
+    assert "momentum" not in comparable({"optimizer": "adam", "momentum": 0.9})
+    assert comparable({"optimizer": "sgd", "momentum": 0.5})["momentum"] == 0.5
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        TrainConfig(optimizer="rmsprop")

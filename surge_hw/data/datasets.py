@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 # ``*32``: the 28x28 sets zero-padded by 2 pixels on each side to 32x32x1, so the CNV topology (built for
 # CIFAR-10's 32x32) trains and is verified on real images here; the padding is part of the dataset, so export,
@@ -27,9 +26,11 @@ import torch
 PADDED = {"mnist32": "mnist", "fashion_mnist32": "fashion_mnist"}
 DATASETS = ("mnist", "fashion_mnist", "cifar10") + tuple(PADDED)
 SPLITS = ("train", "test")
-_ALIASES = {"fmnist": "fashion_mnist", "fashion-mnist": "fashion_mnist", "fashionmnist": "fashion_mnist",
-            "cifar-10": "cifar10", "cifar_10": "cifar10", "fmnist32": "fashion_mnist32",
-            "fashion-mnist32": "fashion_mnist32"}
+# Other spellings users type (README: "Fashion-MNIST"); matched after lower-casing and turning "-" and " " into "_",
+# so fashion-mnist, Fashion_MNIST and "fashion mnist" need no entry.
+_ALIASES = {"fmnist": "fashion_mnist", "fashionmnist": "fashion_mnist", "cifar_10": "cifar10", "cifar": "cifar10",
+            "fmnist32": "fashion_mnist32", "fashionmnist32": "fashion_mnist32", "mnist_32": "mnist32",
+            "fashion_mnist_32": "fashion_mnist32"}
 _IMAGE_SHAPE = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32),
                 "mnist32": (1, 32, 32), "fashion_mnist32": (1, 32, 32)}
 NUM_CLASSES = 10
@@ -75,6 +76,8 @@ class ImageDataset:
 
     def to_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Float32 pixels in [0, 1] (x/255) and int64 labels, as fresh writable tensors."""
+        import torch  # here, not at module level: the CLI checks dataset names without importing torch
+
         pixels = self.images.astype(np.float32) / np.float32(255.0)
         return torch.from_numpy(pixels), torch.from_numpy(self.labels.astype(np.int64))
 
@@ -367,12 +370,19 @@ def _not_found_message(name: str, split: str, tried: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _canonical(name: str, split: str) -> tuple[str, str]:
-    key = str(name).strip().lower()
+def canonical_dataset(name: str) -> str:
+    """The one place a dataset name is normalised: ``Fashion-MNIST``, ``fashion_mnist``, ``FashionMNIST``,
+    ``fmnist`` -> ``fashion_mnist``; ValueError naming the valid names for anything else."""
+    key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     key = _ALIASES.get(key, key)
     if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)} "
-                         f"(aliases: {', '.join(_ALIASES)})")
+        raise ValueError(f"unknown dataset {name!r}; use one of {', '.join(DATASETS)} "
+                         f"(also accepted: fashion-mnist, FashionMNIST, {', '.join(_ALIASES)})")
+    return key
+
+
+def _canonical(name: str, split: str) -> tuple[str, str]:
+    key = canonical_dataset(name)
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
     return key, split

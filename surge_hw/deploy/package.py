@@ -76,16 +76,31 @@ def write_deploy_package(rtl_dir: str | os.PathLike, out_dir: str | os.PathLike,
         found = [f.name for f in (out_dir / "accel.bit", out_dir / "accel.hwh") if same and f.is_file()]
         for name in found:
             shutil.copy(out_dir / name, tmp / name)
-        (tmp / "README.md").write_text(
-            f"# surge_hw deploy package ({board.name})\n\n"
-            "1. Bitfile: `cd vivado && vivado -mode batch -source make_bitfile.tcl` (Vivado, see `vivado/README.md`), "
-            "then copy `vivado/accel.bit` and `vivado/accel.hwh` here (`surge-hw deploy BUILD --bitfile` does both "
-            "when `vivado` is on PATH).\n"
-            "2. Copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:`), then `sudo python3 validate.py` "
-            "there. It writes `board_results.json/.npz`; copy them back into the build dir and `surge-hw compare` "
-            "adds the board as a stage.\n\n"
-            + ("Bitfile present: " + ", ".join(found) + "\n" if found else "**No bitfile here yet** (step 1).\n"))
+        (tmp / "README.md").write_text(package_readme(board.name, tmp))
     return out_dir
+
+
+def package_readme(board_name: str, package_dir: Path) -> str:
+    """The package's README.md: what to run on the board, and first, when ``accel.bit`` is not in the package,
+    how to make it (validate.py loads the overlay from accel.bit + accel.hwh beside it)."""
+    have = [f for f in ("accel.bit", "accel.hwh") if (Path(package_dir) / f).is_file()]
+    run = ("copy this folder to the board (e.g. `scp -r deploy xilinx@pynq:`), then run `sudo python3 validate.py` "
+           "there (PYNQ needs root for the overlay). It measures accuracy and images/s on the packaged test images "
+           "and writes `board_results.json/.npz`; copy those back into the build dir and `surge-hw compare BUILD` "
+           "adds the board as a stage.\n")
+    head = f"# surge_hw deploy package ({board_name})\n\n"
+    if len(have) == 2:
+        return (head + "Bitfile present: `accel.bit` + `accel.hwh` (the PYNQ overlay of the verified RTL).\n\n"
+                + run[0].upper() + run[1:])
+    return head + (
+        "**No bitfile here yet.** `validate.py` loads the overlay from `accel.bit` + `accel.hwh` next to it, so "
+        "make them first, with Vivado (2022.2; not needed for anything else in surge_hw), in one of two ways:\n\n"
+        "- `surge-hw deploy BUILD --bitfile` on a machine with `vivado` on PATH: builds the Vivado project in "
+        "`vivado/` and copies both files here; or\n"
+        "- `cd vivado && vivado -mode batch -source make_bitfile.tcl` (the project: the generated Verilog inside a "
+        "DMA shell, see `vivado/README.md`), then copy `vivado/accel.bit` and `vivado/accel.hwh` into this folder."
+        "\n\nThe script fails, and writes no bitfile, when timing is not met.\n\n"
+        "Then " + run)
 
 
 def _same_files(new: Path, old: Path) -> bool:

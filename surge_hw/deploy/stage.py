@@ -8,10 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from ..artefacts import write_text_atomic
 from ..boards import get_board
 from ..export.golden import GoldenSet
 from ..finn.stage import read_build_info
-from .package import write_deploy_package
+from .package import package_readme, write_deploy_package
 
 
 class VivadoMissing(RuntimeError):
@@ -29,7 +30,16 @@ def deploy_from_build(build_dir: str | os.PathLike, out: str | os.PathLike | Non
                                 f"(the package's stream format comes from the generated accelerator)")
     b = get_board(board or info.get("board", "Pynq-Z2"))
     fclk_mhz = fclk_mhz or info.get("fclk_mhz") or b.fclk_mhz
+    if not info.get("golden"):
+        raise FileNotFoundError(f"{build_dir} has no golden set (built from a bare .onnx): rebuild with "
+                                f"`surge-hw build MODEL.onnx --golden VECTORS.npz` or `--dataset NAME`")
     golden = GoldenSet.load(info["golden"]).first(n_images)
+    if info.get("label_sign") is None or golden.labels is None:  # a user's model / test vectors (README)
+        raise ValueError(f"{build_dir}: the board package needs " + (
+            "labels in the golden set (validate.py measures accuracy); add 'labels' to the --golden file"
+            if golden.labels is None else "one scale for all classes behind the last layer (the driver's label is "
+            "argmax(label_sign * dot)); this model has a per-class scale or bias there (output_affine in "
+            "build_info.json)"))
     out = Path(out) if out else build_dir / "deploy"
     path = write_deploy_package(build_dir / "rtl", out, golden.images, golden.labels, info["mw_last"],
                                 info["label_sign"], b, fclk_mhz)
@@ -37,11 +47,11 @@ def deploy_from_build(build_dir: str | os.PathLike, out: str | os.PathLike | Non
         run_vivado(path / "vivado")
         for name in ("accel.bit", "accel.hwh"):
             shutil.copy(path / "vivado" / name, path / name)
-    how = ("bitfile included" if (path / "accel.bit").is_file() else
-           f"no bitfile yet: `surge-hw deploy {build_dir} --bitfile` with Vivado on PATH, or "
-           f"`vivado -mode batch -source make_bitfile.tcl` in {path / 'vivado'}")
-    print(f"deploy: wrote {path} for {b.name} at {fclk_mhz:g} MHz ({len(golden)} test images; {how}); on the "
-          f"board run `sudo python3 validate.py`")
+        write_text_atomic(path / "README.md", package_readme(b.name, path))  # now says the bitfile is there
+    how = ("bitfile included; on the board run `sudo python3 validate.py`" if (path / "accel.bit").is_file() else
+           f"no bitfile yet, which validate.py needs: `surge-hw deploy {build_dir} --bitfile` with Vivado on PATH, "
+           f"or `vivado -mode batch -source make_bitfile.tcl` in {path / 'vivado'}, first; see {path / 'README.md'}")
+    print(f"deploy: wrote {path} for {b.name} at {fclk_mhz:g} MHz ({len(golden)} test images; {how})")
     return path
 
 

@@ -14,6 +14,9 @@ _EXPORTS = {
     "torch_reference": "reference",
     "make_golden_set": "reference",
     "GoldenSet": "golden",
+    "export_brevitas": "user_model",
+    "load_model_file": "user_model",
+    "ModelFileError": "user_model",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -79,3 +79,22 @@ def check_qonnx_model(model, input_shape=None) -> None:
                               f"flow (supported: {', '.join(sorted(SUPPORTED_QONNX_OPS))})")
     if not any(n.op_type == "BipolarQuant" for n in graph.node):
         raise ExportError("no BipolarQuant node: this is not a binary (BNN) graph")
+    bad = multi_bit_weight_quant(model)
+    if bad is not None:
+        raise ExportError(f"node {bad[0]!r}: {bad[1]}-bit weights; {BINARY_WEIGHTS_ONLY}")
+
+
+BINARY_WEIGHTS_ONLY = ("the binary flow builds XNOR-popcount (and integer x binary) MVAUs, whose weights are +-1: "
+                       "use a binary weight quantizer (Brevitas SignedBinaryWeightPerTensorConst, or bnn_pynq's "
+                       "CommonWeightQuant with weight_bit_width=1)")
+
+
+def multi_bit_weight_quant(model) -> tuple[str, int] | None:
+    """(node name, bit width) of the first ``Quant`` on a constant (weights) with more than 1 bit, else None."""
+    inits = {t.name for t in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Quant" and node.input[0] in inits:
+            bits = model.get_initializer(node.input[3])
+            if bits is not None and float(bits.reshape(-1)[0]) > 1:
+                return node.name, int(float(bits.reshape(-1)[0]))
+    return None

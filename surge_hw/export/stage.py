@@ -6,6 +6,7 @@ labels, logits) and ``export_info.json`` (provenance: checkpoint, dataset, model
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,10 @@ def export_checkpoint(ckpt: str | os.PathLike, out_dir: str | os.PathLike, n_ima
     model, state = model_from_checkpoint(ckpt)
     dataset = state.get("dataset", "mnist")
     test = load_dataset(dataset, "test", data_dir)
+    if n_images is not None and n_images < 0:
+        raise ValueError(f"n_images must be >= 0 (0 = all {len(test)} test images), got {n_images}")
+    if n_images and n_images > len(test):
+        print(f"export: warning: using all {len(test)} images; {n_images} requested", file=sys.stderr)
     n = min(n_images, len(test)) if n_images else len(test)
     images, labels = np.ascontiguousarray(test.images[:n]), test.labels[:n]
     check_aux_free(ckpt, images[:256])

@@ -6,7 +6,6 @@ layer cycles (pessimistic: FINN assumes no overlap between layers, and FIFOs are
 from __future__ import annotations
 
 import json
-import os
 from functools import partial
 from pathlib import Path
 
@@ -135,31 +134,7 @@ def write_report_md(path: Path, estimates: dict, folding: FoldingChoice | None, 
 
 
 def plot_estimates(estimates: dict, path: Path) -> Path:
-    import matplotlib
+    """estimates.png: cycles (bottleneck marked; linear unless the layers span > 10x) and LUTs per layer."""
+    from ..figures import layer_estimates, save_png
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    layers = estimates["layers"]
-    names = [layer["name"] for layer in layers]
-    cycles = [layer["cycles"] for layer in layers]
-    luts = [layer["LUT"] for layer in layers]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6.0, 0.6 * len(names) + 2), 6.5), sharex=True)
-    colours = ["tab:red" if n == estimates["bottleneck"] else "tab:blue" for n in names]
-    ax1.bar(names, cycles, color=colours)
-    ax1.set_ylabel("cycles / frame")
-    ax1.set_yscale("log")
-    ax1.set_title(f"{estimates['fps']:,.0f} frames/s at {estimates['fclk_mhz']:g} MHz "
-                  f"(bottleneck in red: {estimates['bottleneck']})")
-    ax2.bar(names, luts, color="tab:green")
-    ax2.set_ylabel("LUT (estimate)")
-    ax2.set_title(f"{estimates['totals']['LUT']:,.0f} LUT total")
-    ax2.tick_params(axis="x", rotation=60)
-    for label in ax2.get_xticklabels():
-        label.set_horizontalalignment("right")
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_png(layer_estimates(estimates), path)

@@ -23,15 +23,16 @@ Golden checks (optional, see :mod:`surge_hw.finn.golden`) run after 01-05 and on
 layers executed by FINN's python models of the un-specialized layers).
 
 Everything is built in a temp dir next to ``build_dir`` and renamed into place at the end; on any error the
-temp dir is removed and an existing ``build_dir`` is left untouched.
+temp dir is removed and an existing ``build_dir`` is left untouched. Files there that no stage wrote
+(``board_results.*`` from the board, notes) are carried into the new build dir.
 """
 from __future__ import annotations
 
 import copy
 import json
 import os
+import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +71,7 @@ from finn.transformation.qonnx.convert_qonnx_to_finn import ConvertQONNXtoFINN
 from finn.transformation.streamline.reorder import MakeMaxPoolNHWC, MoveScalarLinearPastInvariants
 from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
 
-from surge_hw.artefacts import swap_in_dir
+from surge_hw.artefacts import BUILD_DIR_STAGE_OUTPUTS, building_dir
 from surge_hw.export.golden import GoldenSet
 from surge_hw.export.qonnx_export import SUPPORTED_QONNX_OPS
 
@@ -229,20 +230,24 @@ def build(onnx_path: str | os.PathLike, build_dir: str | os.PathLike, board: str
     golden_set = as_golden_set(golden)
     if golden_set is not None:
         golden_set = golden_set.first(golden_images)
-    build_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{build_dir.name}.tmp-", dir=build_dir.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the build dir is a normal artefact
-    try:
+    with building_dir(build_dir, keep=_not_written_by_a_stage) as tmp:
         result = _build_into(tmp, build_dir, onnx_path, board, fpgapart, target_fps, max_luts, golden_set,
                              progress, fclk_mhz, ipgen, input_format)
-        swap_in_dir(tmp, build_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if progress:
         print(f"[finn] build done: {result.estimates['fps']:,.0f} frames/s (est.), "
               f"{result.estimates['totals']['LUT']:,.0f} LUT -> {build_dir}")
     return result
+
+
+# What an older build may hold that this one need not write (no ipgen, no Vivado run); build_info.json and
+# golden.npz (a .onnx built with --golden/--dataset) are the build stage's (finn/stage.py), written after this.
+OLD_BUILD_OUTPUTS = ("build_info.json", "golden.npz", "ipgen", "finn_output", "finn_tmp")
+
+
+def _not_written_by_a_stage(name: str) -> bool:
+    """Entries of an existing build dir that a rebuild carries over: the user's (board_results.* from the board,
+    notes), not the old build's graphs or what rtl/rtlsim/compare/deploy derived from them."""
+    return not (name in BUILD_DIR_STAGE_OUTPUTS or name in OLD_BUILD_OUTPUTS or re.fullmatch(r"\d\d_\w+\.onnx", name))
 
 
 class _Steps:

@@ -85,6 +85,11 @@ class CheckSupportedOps(Transformation):
                                     f"(supported: {', '.join(sorted(self.allowed))})", node=node.name)
         if not any(n.op_type in ("BipolarQuant", "MultiThreshold") for n in model.graph.node):
             raise FinnFlowError(self.step, "no BipolarQuant node: not a binary neural network")
+        from surge_hw.export.qonnx_export import BINARY_WEIGHTS_ONLY, multi_bit_weight_quant
+
+        bad = multi_bit_weight_quant(model)
+        if bad is not None:
+            raise FinnFlowError(self.step, f"{bad[1]}-bit weights; {BINARY_WEIGHTS_ONLY}", node=bad[0])
         for node in model.graph.node:
             if node.op_type in ("MatMul", "Gemm", "Conv") and model.get_initializer(node.input[1]) is None \
                     and model.find_producer(node.input[1]) is None:

@@ -6,9 +6,10 @@ renamed onto ``out_dir`` at the end (atomic: a reader never sees half a project)
 
     CheckIR -> PlanLayers -> CopyBlocks -> WriteMemories -> WriteTop -> WriteFilelist -> WriteManifest
 
-The project holds copies of the hand-written blocks (``surge_hw/rtl/verilog``), FINN's sliding-window
-generator for each ``SlidingWindow`` layer (finn-rtllib SystemVerilog, templates filled by FINN's own code
-generator: see :mod:`surge_hw.rtl.finn_swg`), one ``.mem`` per weight / threshold memory, the generated
+The project holds copies of the hand-written blocks (``surge_hw/rtl/verilog``; ``sliding_window.v`` for
+each ``SlidingWindow`` layer, or with ``pipeline="none"`` FINN's sliding-window generator: finn-rtllib
+SystemVerilog, templates filled by FINN's own code generator, see :mod:`surge_hw.rtl.finn_swg`), one
+``.mem`` per weight / threshold memory, the generated
 ``accel_top.v`` chaining
 ``s_axis -> layer0 -> [dwc] -> fifo -> layer1 -> ... -> m_axis``, ``filelist.f`` and ``manifest.json``.
 Memory files are referenced by bare file name: run simulators and synthesis with the project dir (or a
@@ -34,7 +35,8 @@ from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, Sliding
                  bits_for)
 
 VERILOG_DIR = Path(__file__).parent / "verilog"
-BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "axis_fifo.v", "axis_dwc.v")
+BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "sliding_window.v", "axis_fifo.v",
+               "axis_dwc.v")
 # blocks that instantiate others (the MVAUs' output FIFO): what a bench or a lint run of one block compiles
 BLOCK_DEPENDS = {"mvau_binary": ("axis_fifo",), "mvau_int": ("axis_fifo",),
                  "accel_dma_shell": ("axis_frame_in", "axis_frame_out", "axis_fifo")}
@@ -83,6 +85,16 @@ def threshold_width(layer) -> int:
     return layer.in_bits + 1
 
 
+def clipped_thresholds(layer) -> np.ndarray:
+    """The layer's thresholds as int64, clipped to the value range (see the ``*_bounds`` functions; non-integer
+    thresholds rounded up, exact for integer inputs): what the RTL ROMs and the HLS headers store."""
+    lo, hi = mvau_threshold_bounds(layer) if isinstance(layer, BinaryMVAU) else threshold_input_bounds(layer)
+    t = np.asarray(layer.thresholds)
+    if not np.issubdtype(t.dtype, np.integer):  # inputs are integers: x >= t  <=>  x >= ceil(t)
+        t = np.ceil(np.clip(t.astype(np.float64), lo, hi))
+    return np.clip(t.astype(np.int64), lo, hi)
+
+
 def threshold_words(layer) -> list[int]:
     """Threshold ROM: C/PE (or MH/PE) words of PE*N_THRES*TW bits.
 
@@ -90,13 +102,9 @@ def threshold_words(layer) -> list[int]:
     (see the ``*_bounds`` functions; non-integer thresholds are rounded up, exact for integer inputs) and
     stored as TW-bit two's complement.
     """
-    lo, hi = mvau_threshold_bounds(layer) if isinstance(layer, BinaryMVAU) else threshold_input_bounds(layer)
     tw = threshold_width(layer)
     rows = layer.mh if isinstance(layer, BinaryMVAU) else layer.channels
-    t = np.asarray(layer.thresholds)
-    if not np.issubdtype(t.dtype, np.integer):  # inputs are integers: x >= t  <=>  x >= ceil(t)
-        t = np.ceil(np.clip(t.astype(np.float64), lo, hi))
-    t = np.clip(t.astype(np.int64), lo, hi) & ((1 << tw) - 1)
+    t = clipped_thresholds(layer) & ((1 << tw) - 1)
     folds, pe, n = rows // layer.pe, layer.pe, layer.n_thres
     t = t.reshape(folds, pe * n)  # [fold, p*N_THRES + t]
     words = []
@@ -220,6 +228,18 @@ def link_fifo_depth(requested: int, consumer) -> int:
     return max(2, 1 << (vector_beats(consumer) + 2 - 1).bit_length())
 
 
+FIFO_LUTRAM_BITS = 4096  # link FIFOs up to this size are asked for LUT RAM (with their output register)
+
+
+def link_fifo_params(link, pipeline: str) -> dict:
+    """``axis_fifo`` parameters of a link. ``auto`` registers the FIFO's output (OUT_REG) and keeps a small
+    FIFO in LUT RAM (LUTRAM): its asynchronous read then ends in a flip-flop, not in the next layer's input
+    buffer. LFC's critical path was that FIFO -> the last MVAU's input buffer (97.1 MHz); with OUT_REG alone
+    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json."""
+    width, depth, on = link.widths[-1], link.fifo_depth, pipeline == "auto"
+    return dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
+
+
 # ---- one planner per block kind: (module, params, memories, style) -------------------------------------
 PIPELINES = ("auto", "none")
 CMP_REG_THRES = 15  # thresholding: compare bits registered above this many thresholds per channel
@@ -227,6 +247,20 @@ POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined add
 SUM_GROUP_CHUNKS = 4  # wide SIMD: partial popcounts summed in registered groups of this many (8: packed TFC
 # reached 119.9 MHz worst of 3 seeds, 4: 126.6; benchmarks/results/pnr/fmax.json)
 THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output before the compare
+
+
+EBR_BITS = 16384  # an ECP5 block RAM (DP16KD): 16K x 1, 8K x 2, 4K x 4, 2K x 9 or 1K x 18 bits
+
+
+def weight_bank_depth(layer: BinaryMVAU) -> int:
+    """Words per bank of a binary MVAU's weight ROM (``mvau_binary`` W_BANK), 0 for one bank: the depth of one
+    block RAM at the narrowest port width that holds a ROM word (wider words: RAMs side by side, 1K deep), when
+    the ROM is deeper than that. A deep ROM otherwise reads through the RAMs' output mux into its register:
+    CNV's 32K x 18-bit ROM (layer MVAU_hls_5) set the clock at 81.7 MHz (12.2 ns, mostly routing)."""
+    width, depth = layer.pe * layer.simd, (layer.mh // layer.pe) * (layer.mw // layer.simd)
+    port = next((w for w in (1, 2, 4, 9, 18) if w >= width), 18)
+    bank = EBR_BITS // (1 << (port.bit_length() - 1))  # 16K, 8K, 4K, 2K, 1K words
+    return bank if depth > bank else 0
 
 
 def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
@@ -239,7 +273,9 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
     (SIMD > 64, e.g. TFC's packed 784-bit first layer: 98 chunks) registered levels sum groups of
     ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
-    512 x 22 bits) gets a second register before the compare (THR_REG). ``none``: none of these. Each
+    512 x 22 bits) gets a second register before the compare (THR_REG); a weight ROM deeper than one block RAM
+    is split into banks, each registered, then selected into one more register (W_BANK,
+    :func:`weight_bank_depth`). ``none``: none of these. Each
     stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).
     """
     if pipeline not in PIPELINES:
@@ -250,7 +286,8 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     chunked = on and layer.simd > POP_CHUNK_BITS
     chunks = math.ceil(layer.simd / POP_CHUNK_BITS) if chunked else 1
     thr_bits = layer.mh * layer.n_thres * threshold_width(layer)
-    return {"W_REG": int(on), "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
+    return {"W_REG": int(on), "W_BANK": weight_bank_depth(layer) if on else 0,
+            "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
             "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > 2 * SUM_GROUP_CHUNKS else 0,
             "SUM_REG": int(chunks > 2), "THR_REG": int(on and thr_bits > THR_REG_BITS)}
 
@@ -297,9 +334,26 @@ def plan_maxpool(layer: MaxPool, inst: str, project) -> dict:
     return {"module": "maxpool", "params": params, "mems": {}}
 
 
+def sliding_window_params(layer: SlidingWindow) -> dict:
+    """``sliding_window`` parameters of an IR :class:`SlidingWindow` (also used by its bench)."""
+    layer.check()
+    (ih, iw), (kh, kw), (sh, sw), (dh, dw) = layer.ifm_dim, layer.kernel, layer.stride, layer.dilation
+    return dict(IH=ih, IW=iw, C=layer.channels, SIMD=layer.simd, ELEM_W=layer.in_bits, KH=kh, KW=kw, SH=sh, SW=sw,
+                DH=dh, DW=dw, DEPTHWISE=int(bool(layer.depthwise)))
+
+
 def plan_sliding_window(layer: SlidingWindow, inst: str, project) -> dict:
-    """FINN's own finn-rtllib SWG, its templates filled by FINN's code generator for this layer
-    (:mod:`surge_hw.rtl.finn_swg`): the block FINN itself ships, SystemVerilog (Verilator, not Icarus)."""
+    """``auto``: our ``sliding_window.v`` (a line buffer of R = KH span + stride rows, registered row and loop
+    flags). ``none``: FINN's own finn-rtllib SWG, its templates filled by FINN's code generator for this
+    layer (:mod:`surge_hw.rtl.finn_swg`), SystemVerilog (Verilator, not Icarus), kept so the two stay
+    comparable. Why ours: FINN's controller decides each read and fetch from wide counter compares computed
+    combinationally into the next counter value; it set the CNV's clock at 63.3 MHz on ECP5 (15.8 ns,
+    benchmarks/results/pnr/cnv_fmnist_fps3000_cmpreg.json). Same stream order, same throughput
+    (rtl_tests/test_sliding_window.py)."""
+    if project.accel.pipeline not in PIPELINES:
+        raise IRError(f"pipeline must be one of {PIPELINES}, got {project.accel.pipeline!r}")
+    if project.accel.pipeline == "auto":
+        return {"module": "sliding_window", "params": sliding_window_params(layer), "mems": {}}
     from .finn_swg import write_swg_sources
 
     swg = write_swg_sources(layer, inst + "_swg", project.directory)
@@ -493,8 +547,7 @@ def render_top(project: RTLProject) -> str:
             src = dst
         dst = f"link{i}_fifo"
         body.append(_stream_wires(dst, link.widths[-1]))
-        body.append(_axis_inst("axis_fifo", f"{dst}_i", dict(WIDTH=link.widths[-1], DEPTH=link.fifo_depth),
-                               src, dst))
+        body.append(_axis_inst("axis_fifo", f"{dst}_i", link_fifo_params(link, project.accel.pipeline), src, dst))
         body.append(_connect(f"l{i + 1}_in", dst))
     body.append(f"    assign m_axis_tdata = l{last.index}_out_tdata;\n"
                 f"    assign m_axis_tvalid = l{last.index}_out_tvalid;\n"

@@ -212,8 +212,9 @@ class IntegerMVAU(BinaryMVAU):
 
 @dataclass
 class SlidingWindow(StreamLayer):
-    """FINN ``ConvolutionInputGenerator`` (built from FINN's own finn-rtllib SWG): NHWC pixels in, one K*K*C
-    window per output pixel out (row-major output pixels), SIMD channels per beat.
+    """FINN ``ConvolutionInputGenerator`` (RTL: ``sliding_window.v``, or FINN's finn-rtllib SWG with pipeline
+    "none"): NHWC pixels in, one K*K*C window per output pixel out (row-major output pixels), SIMD channels
+    per beat.
 
     Window element order: ``(kh, kw, c)`` (im2col, what the MVAU's weight columns expect) or, when
     ``depthwise``, ``(c // SIMD, kh, kw, c % SIMD)`` (what the max-pool unit consumes).

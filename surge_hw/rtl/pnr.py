@@ -43,6 +43,9 @@ STAGES = {
     "ge_q": "compare-bit register",
     "sf": "fold counter", "nf": "fold counter", "waddr": "weight address", "cf": "fold counter",
     "mem": "FIFO memory", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer",
+    "w_q_bank": "weight bank register", "w_m": "weight bank select register",
+    "rows": "row buffer", "rdata": "row buffer read register", "dout": "output register", "filled": "row count",
+    "row_ok_q": "row-ready flag", "room_q": "row-room flag",
 }
 
 

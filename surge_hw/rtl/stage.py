@@ -30,8 +30,9 @@ def folded_graph(build_dir: Path) -> Path:
     raise FileNotFoundError(f"{build_dir} has no folded.onnx: run `surge-hw build` first (it folds the graph)")
 
 
-def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth: bool = True,
-                        pipeline: str = "auto") -> Path:
+def ir_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, pipeline: str = "auto") -> Accelerator:
+    """The build's folded graph as accelerator IR, saved to ``BUILD/rtl_ir`` (what the RTL and HLS generators
+    and the golden model read)."""
     build_dir = Path(build_dir)
     parent = build_dir / "06_dataflow_parent.onnx"
     accel = accelerator_from_finn(folded_graph(build_dir), name=build_dir.name.replace("-", "_") or "accel",
@@ -39,6 +40,13 @@ def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth
     accel.fifo_depth = fifo_depth
     accel.pipeline = pipeline
     accel.save(build_dir / IR_DIR)
+    return accel
+
+
+def generate_from_build(build_dir: str | os.PathLike, fifo_depth: int = 0, synth: bool = True,
+                        pipeline: str = "auto") -> Path:
+    build_dir = Path(build_dir)
+    accel = ir_from_build(build_dir, fifo_depth, pipeline)
     project = generate_rtl(accel, build_dir / RTL_DIR)
     man = json.loads((project / "manifest.json").read_text())
     print(f"rtl: wrote {project} ({len(accel.layers)} layers, analytic II {man['analytic']['initiation_interval']} "
@@ -67,7 +75,8 @@ def synth_resources(build_dir: str | os.PathLike) -> dict:
            "lut_utilisation_pct": 100.0 * res["lut_total"] / ZYNQ_7020["lut"]}
     write_json_atomic(build_dir / RESOURCES, out)
     print(f"rtl: yosys synth_xilinx: {res['lut_total']:,} LUT ({out['lut_utilisation_pct']:.1f} % of xc7z020), "
-          f"{res['ff']:,} FF, {res['bram36']} BRAM36; FINN estimate {finn_est.get('LUT', '?')} LUT -> "
+          f"{res['ff']:,} FF, {res['bram36']:g} BRAM36; FINN estimate "
+          f"{format(finn_est['LUT'], ',.0f') if 'LUT' in finn_est else '?'} LUT -> "
           f"{build_dir / RESOURCES}")
     return out
 

@@ -300,11 +300,9 @@ def _parse_hex(path: Path, elem_bits: int, per_beat: int, signed: bool = False) 
 def _follow_progress(th: threading.Thread, path: Path, n: int, progress: bool) -> None:
     bar = None
     if progress:
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=n, unit="img", desc="rtlsim", leave=False)
-        except ImportError:
-            bar = None
+        from ..console import interactive, progress_bar
+
+        bar = progress_bar(total=n, unit="img", desc="rtlsim", leave=False) if interactive() else None
     done = 0
     while th.is_alive():
         th.join(0.2)

@@ -17,6 +17,7 @@ from ..finn.stage import read_build_info
 from ..rtl.packing import accelerator_inputs
 from .rtlsim import SimResult, simulate
 from ..artefacts import write_json_atomic
+from ..stage_dirs import need_rtl
 
 RESULT_NAME, OUTPUTS_NAME = "rtlsim.json", "rtlsim_outputs.npz"
 
@@ -24,8 +25,9 @@ RESULT_NAME, OUTPUTS_NAME = "rtlsim.json", "rtlsim_outputs.npz"
 def load_golden(build_dir: str | os.PathLike, n_images: int | None) -> tuple[GoldenSet, dict]:
     info = read_build_info(build_dir)
     if not info.get("golden"):
-        raise FileNotFoundError(f"{build_dir} was built from a bare .onnx without golden.npz; build from the "
-                                f"export dir (`surge-hw build EXPORT_DIR`) to compare against PyTorch")
+        raise FileNotFoundError(f"{build_dir} was built from a bare .onnx without a golden set; rebuild it with "
+                                f"test vectors (`surge-hw build MODEL.onnx --golden VECTORS.npz` or `--dataset "
+                                f"NAME`, see README) or from an export dir (`surge-hw build EXPORT_DIR`)")
     return GoldenSet.load(info["golden"]).first(n_images), info
 
 
@@ -35,18 +37,31 @@ def popcounts_to_dots(popcounts: np.ndarray, mw_last: int) -> np.ndarray:
 
 def labels_from_dots(dots: np.ndarray, info: dict) -> np.ndarray:
     """Top-1 labels from the last layer's integer dots: the trailing per-tensor scale only flips the order
-    when negative (``label_sign``), so no float post-processing is needed."""
+    when negative (``label_sign``), so no float post-processing is needed. A model with a per-class scale or
+    bias behind its last layer (``label_sign`` None) gets that affine, ``output_affine``, applied to the
+    popcounts, as its graph does."""
+    if info.get("label_sign") is None and info.get("output_affine"):
+        aff = info["output_affine"]
+        p = (np.asarray(dots, dtype=np.float64) + info["mw_last"]) / 2
+        return (p * np.asarray(aff["scale"]) + np.asarray(aff["bias"])).argmax(1)
     return (info["label_sign"] * np.asarray(dots)).argmax(1)
+
+
+def accuracy(labels: np.ndarray, true_labels: np.ndarray | None) -> float | None:
+    """Top-1 accuracy; None for a golden set without labels (a user's expected integer outputs only)."""
+    return None if true_labels is None else float((np.asarray(labels) == true_labels).mean())
 
 
 def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, simulator: str = "verilator",
                       out_stall: float = 0.0, in_gap: float = 0.0, taps: bool = False,
                       progress: bool = True, jobs: int = 1) -> tuple[dict, SimResult]:
     build_dir = Path(build_dir)
+    for name, p in (("out_stall", out_stall), ("in_gap", in_gap)):
+        if not 0 <= p < 1:  # at 1 the stream never moves: the simulation would run to its cycle limit
+            raise ValueError(f"{name} is a probability per cycle in [0, 1), got {p}")
     golden, info = load_golden(build_dir, n_images)
     rtl = build_dir / "rtl"
-    if not (rtl / "manifest.json").is_file():
-        raise FileNotFoundError(f"{rtl} not found: run `surge-hw rtl {build_dir}` first")
+    need_rtl(build_dir)
     n = len(golden)
     man = json.loads((rtl / "manifest.json").read_text())
     res = simulate(rtl, accelerator_inputs(golden.images, man.get("host")), simulator=simulator, progress=progress, taps=taps,
@@ -61,7 +76,7 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
     summary = {
         "simulator": simulator, "n_images": n, "input_format": man.get("input_format", "uint8"), "int_equal_images": int(int_eq.sum()),
         "label_equal_images": int((labels == torch_labels).sum()),
-        "accuracy": float((labels == golden.labels).mean()), "torch_accuracy": float((torch_labels == golden.labels).mean()),
+        "accuracy": accuracy(labels, golden.labels), "torch_accuracy": accuracy(torch_labels, golden.labels),
         "first_mismatching_images": first_bad,
         "latency_cycles": res.cycles_per_image, "initiation_interval": res.initiation_interval,
         "analytic_initiation_interval": man["analytic"]["initiation_interval"],
@@ -73,8 +88,9 @@ def rtlsim_from_build(build_dir: str | os.PathLike, n_images: int | None = 500, 
     }
     np.savez_compressed(build_dir / OUTPUTS_NAME, popcounts=res.outputs, dots=dots, labels=labels)
     write_json_atomic(build_dir / RESULT_NAME, summary, indent=1)
+    acc = "accuracy – (no labels)" if summary["accuracy"] is None else f"accuracy {100 * summary['accuracy']:.2f} %"
     print(f"rtlsim: {summary['int_equal_images']}/{n} images bit-exact vs PyTorch, labels {summary['label_equal_images']}"
-          f"/{n}, accuracy {100 * summary['accuracy']:.2f} %; II {res.initiation_interval:.1f} cycles "
+          f"/{n}, {acc}; II {res.initiation_interval:.1f} cycles "
           f"(FINN estimate {finn_cycles}), latency {res.cycles_per_image} cycles; {res.wall_s:.1f} s -> "
           f"{build_dir / RESULT_NAME}")
     return summary, res

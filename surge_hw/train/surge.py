@@ -17,6 +17,12 @@ forward-time constant; :class:`DualPathCompensator` is an identity node placed w
 Autograd calls its backward once with *both* paths' gradients, so it computes lambda from them and returns
 the compensated sum: numerically the gradient of ``y_b + (a - a.detach())`` with ``a = lambda * f_a``. With
 ``fixed_lambda`` set, lambda is that constant instead (ablation).
+
+``compensation="orthogonal"`` (opt-in, not the paper's method; issue 15): the compensation uses only the part of
+each aux gradient orthogonal to its binary-path counterpart, ``g_a_perp = g_a - (<g_a, g_b>/|g_b|^2) g_b``, with
+``lambda = eta * |g_b| / |g_a_perp|``. ``benchmarks/results/surge_diagnostics`` measured cos(g_a, g_b) of
+0.63-0.95 on TFC, so most of ``lambda * g_a`` only rescales g_b, which Adam's per-parameter normalisation removes;
+the orthogonal part is the one that changes the update's direction. W_a still gets ``lambda * g_a``.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from torch import nn
 
 AUX_INPUTS = ("real", "clipped", "binary")
 AUX_INITS = ("copy", "random")
+COMPENSATIONS = ("full", "orthogonal")
 
 
 @dataclass
@@ -39,6 +46,7 @@ class SurgeConfig:
     aux_input: str = "real"  # x_a: real-valued input, its clip to [-1, 1], or the binary input (weights only)
     aux_init: str = "copy"  # W_a: copy of the latent W, or random (kaiming)
     skip_aux_forward: bool = True  # a - a.detach() is exactly 0: compute only a's backward (saves a matmul)
+    compensation: str = "full"  # "orthogonal": add only g_a's part orthogonal to g_b (opt-in, see module doc)
 
     def __post_init__(self):
         if not 0 < self.eta < 1:
@@ -47,6 +55,8 @@ class SurgeConfig:
             raise ValueError(f"aux_input must be one of {AUX_INPUTS}, got {self.aux_input!r}")
         if self.aux_init not in AUX_INITS:
             raise ValueError(f"aux_init must be one of {AUX_INITS}, got {self.aux_init!r}")
+        if self.compensation not in COMPENSATIONS:
+            raise ValueError(f"compensation must be one of {COMPENSATIONS}, got {self.compensation!r}")
 
     def eta_at(self, progress: float) -> float:
         if self.eta_final is None:
@@ -55,16 +65,35 @@ class SurgeConfig:
 
 
 class LambdaRecord:
-    """Where a block's compensator leaves the last lambda and the gradient norms (for logs and tests)."""
+    """Where a block's compensator leaves the last lambda and the gradient norms (for logs and tests).
+
+    Diagnostics (off by default): with ``keep_grads = True`` the backward also leaves the four path gradients of
+    the last step in ``grads`` (``g_bx, g_ax, g_bw, g_aw``, detached; ``None`` where a path has none) and the
+    compensation terms actually added (``c_x``, ``c_w``: ``lambda * g_a``; with ``compensation="orthogonal"``
+    ``g_a*`` and ``c_*`` are the orthogonal parts), read by ``benchmarks/surge_diagnostics.py``. Recording only
+    keeps references: the returned gradients are unchanged.
+    """
 
     def __init__(self):
         self.lam = None
         self.norm_b = None
         self.norm_a = None
+        self.keep_grads = False
+        self.grads: dict | None = None
 
 
 def _sq(g):
     return g.pow(2).sum() if g is not None else None
+
+
+def _orthogonal_part(a, b):
+    """``a - (<a, b>/|b|^2) b``; ``a`` unchanged where there is no ``b`` (or it is zero)."""
+    if a is None or b is None:
+        return a
+    bb = b.pow(2).sum()
+    if bb == 0:
+        return a
+    return a - ((a * b).sum() / bb) * b
 
 
 class DualPathCompensator(torch.autograd.Function):
@@ -76,8 +105,8 @@ class DualPathCompensator(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, w, w_aux, eta: float, fixed_lambda, record: LambdaRecord):
-        ctx.eta, ctx.fixed_lambda, ctx.record = eta, fixed_lambda, record
+    def forward(ctx, x, w, w_aux, eta: float, fixed_lambda, record: LambdaRecord, orthogonal: bool = False):
+        ctx.eta, ctx.fixed_lambda, ctx.record, ctx.orthogonal = eta, fixed_lambda, record, orthogonal
         ctx.set_materialize_grads(False)  # an unused path (binary aux input) gives None, not zeros
         x_b, x_a = x.view_as(x), x.view_as(x)
         if not ctx.needs_input_grad[0]:  # the network input: no input gradient to compute on either path
@@ -86,6 +115,9 @@ class DualPathCompensator(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_bx, g_ax, g_bw, g_aw):
+        g_aw_raw = g_aw
+        if ctx.orthogonal:
+            g_ax, g_aw = _orthogonal_part(g_ax, g_bx), _orthogonal_part(g_aw, g_bw)
         pairs = [(g_bw, g_aw)] + ([(g_bx, g_ax)] if g_ax is not None and g_bx is not None else [])
         ref = next(g for g in (g_bw, g_aw, g_bx, g_ax) if g is not None)
         zero = ref.new_zeros(())
@@ -99,8 +131,12 @@ class DualPathCompensator(torch.autograd.Function):
         rec.lam, rec.norm_b, rec.norm_a = lam.detach(), norm_b.detach(), norm_a.detach()
         gx = g_bx if g_ax is None else (g_ax * lam if g_bx is None else g_bx + lam * g_ax)
         gw = g_bw if g_aw is None else (g_aw * lam if g_bw is None else g_bw + lam * g_aw)
-        gwa = None if g_aw is None else lam * g_aw
-        return gx, gw, gwa, None, None, None
+        gwa = None if g_aw_raw is None else lam * g_aw_raw
+        if rec.keep_grads:
+            rec.grads = {k: None if g is None else g.detach() for k, g in (
+                ("g_bx", g_bx), ("g_ax", g_ax), ("g_bw", g_bw), ("g_aw", g_aw),
+                ("c_x", None if g_ax is None else lam * g_ax), ("c_w", None if g_aw is None else lam * g_aw))}
+        return gx, gw, gwa, None, None, None, None
 
 
 class BinaryBlock(nn.Module):
@@ -154,7 +190,8 @@ class BinaryBlock(nn.Module):
     def _dual_path_forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.surge
         x_b, x_a, w_b, w_a = DualPathCompensator.apply(
-            x, self.op.weight, self.aux_weight, cfg.eta_at(self.progress), cfg.fixed_lambda, self.record)
+            x, self.op.weight, self.aux_weight, cfg.eta_at(self.progress), cfg.fixed_lambda, self.record,
+            cfg.compensation == "orthogonal")
         x_q = _value(self.act(x_b))
         mask = None
         if self.dropout is not None:  # one mask for both paths; same RNG draw as the pure model's dropout

@@ -45,8 +45,8 @@ from .surge import SurgeConfig
 from ..artefacts import write_json_atomic, write_text_atomic
 
 TOP_KEYS = {"name", "description", "models", "datasets", "estimators", "seeds", "epochs", "batch_size", "lr",
-            "weight_decay", "optimizer", "base_estimator", "max_train", "max_steps", "surge", "estimator_state",
-            "device", "parallel", "threads", "isolate", "ablations", "reference"}
+            "weight_decay", "optimizer", "momentum", "base_estimator", "max_train", "max_steps", "surge",
+            "estimator_state", "device", "parallel", "threads", "isolate", "ablations", "reference"}
 ABLATION_KEYS = {"name", "estimator", "base_estimator", "surge", "estimator_state", "description"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")  # becomes part of a run directory's name
 _IMAGE_28 = {"mnist", "fashion_mnist"}
@@ -200,7 +200,7 @@ def cells(cfg: dict) -> list[Cell]:
                               device=str(cfg["device"]), max_train=cfg.get("max_train"),
                               max_steps=cfg.get("max_steps"), progress=False, tensorboard=False,
                               estimator_state={**cfg["estimator_state"], **v.get("estimator_state", {})})
-                    for k in ("weight_decay", "optimizer"):
+                    for k in ("weight_decay", "optimizer", "momentum"):
                         if k in cfg:
                             kw[k] = cfg[k]
                     if "base_estimator" in v or "base_estimator" in cfg:
@@ -219,6 +219,11 @@ def cells(cfg: dict) -> list[Cell]:
 
 
 # ---------------------------------------------------------------------------------------------- running
+
+
+def _optimizer_words(cfg: dict) -> str:
+    opt = cfg.get("optimizer", "adam")
+    return f"SGD momentum {cfg.get('momentum', 0.9)}" if opt == "sgd" else {"adam": "Adam", "adamw": "AdamW"}[opt]
 
 
 def hardware_info(device: str, threads: int | None) -> dict:
@@ -600,8 +605,8 @@ def _table_md(res: dict, main_names, ab_names, baselines) -> str:
         f"{m}: {b['epochs']} epochs × {', '.join(f'{d} {n} imgs' for d, n in b.get('train_size', {}).items())}"
         f"{', max ' + str(b['max_steps']) + ' steps/epoch' if b.get('max_steps') else ''}"
         for m, b in res["budget"].items())
-    L.append(f"- **Budget**: {budget}; batch {cfg['batch_size']}, Adam lr {cfg['lr']}, cosine schedule, same data "
-             f"order per seed for every estimator; seeds {cfg['seeds']}")
+    L.append(f"- **Budget**: {budget}; batch {cfg['batch_size']}, {_optimizer_words(cfg)} lr {cfg['lr']}, cosine "
+             f"schedule, same data order per seed for every estimator; seeds {cfg['seeds']}")
     L.append(f"- **Cells finished**: {res['cells_finished']}/{res['cells_expected']}"
              + (f" — MISSING: {', '.join(res['missing'][:12])}{' …' if len(res['missing']) > 12 else ''}"
                 if res["missing"] else ""))

@@ -9,58 +9,21 @@ import csv
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
-
 from ..artefacts import write_json_atomic
+from ..console import progress_bar
 from ..data import load_dataset
-from ..data.datasets import PADDED
 from .checkpoint import load_checkpoint, save_checkpoint
-from .estimators import ESTIMATOR_NAMES, EstimatorState
+from .config import TrainConfig, comparable
+from .estimators import EstimatorState
 from .models import BNN, ModelConfig
 from .quantizers import set_estimator
 from .surge import SurgeConfig, enable_surge, last_lambdas, surge_blocks
-
-
-@dataclass
-class TrainConfig:
-    model: str = "tfc"
-    dataset: str = "mnist"
-    estimator: str = "surge"
-    base_estimator: str = "ste"  # SURGE's binary-path surrogate
-    epochs: int = 10
-    batch_size: int = 256
-    lr: float = 0.01
-    weight_decay: float = 0.0
-    optimizer: str = "adam"  # adam | adamw
-    seed: int = 0
-    device: str = "cpu"
-    act_bits: int = 1
-    dropout: float = 0.0
-    data_dir: str | None = None
-    download: bool = False
-    max_train: int | None = None  # subsample the training set (tests, quick demos)
-    max_steps: int | None = None  # stop an epoch early (tests)
-    surge: dict = field(default_factory=dict)  # SurgeConfig fields
-    estimator_state: dict = field(default_factory=dict)  # EstimatorState fields (reste_o, ede_tmin, ...)
-    progress: bool = True
-    tensorboard: bool = True
-    threads: int | None = None  # torch intra-op threads on CPU (None: torch's default)
-
-    def __post_init__(self):
-        if self.estimator not in ESTIMATOR_NAMES:
-            raise ValueError(f"unknown estimator {self.estimator!r}; choose one of {', '.join(ESTIMATOR_NAMES)}")
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be adam or adamw, got {self.optimizer!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be >= 1")
-        if self.model == "cnv" and self.dataset in PADDED.values():  # CNV is a 32x32 topology
-            self.dataset = next(k for k, v in PADDED.items() if v == self.dataset)
 
 
 @dataclass
@@ -92,6 +55,15 @@ def build_for_training(cfg: TrainConfig, in_shape: tuple, num_classes: int) -> t
     if cfg.estimator == "surge":
         enable_surge(model, SurgeConfig(**cfg.surge), torch.Generator().manual_seed(cfg.seed + 1))
     return model, est_state
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    """Adam / AdamW (PyTorch defaults: betas 0.9, 0.999) or SGD with heavy-ball ``momentum``; lr and weight decay
+    from ``cfg``, the same cosine schedule for all."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return opt_cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -136,8 +108,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
 
     model, est_state = build_for_training(cfg, in_shape, train_ds.num_classes)
     model.to(device)
-    opt_cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    opt = opt_cls(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = make_optimizer(cfg, model.parameters())
     steps_per_epoch = math.ceil(len(x_train) / world / cfg.batch_size)
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
@@ -149,7 +120,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
         state = load_checkpoint(ckpt_path)
         if state.get("train_config", {}) != _comparable(cfg):
             raise RuntimeError(f"--resume: {ckpt_path} was trained with a different configuration; "
-                               f"use a new --out directory or the same options")
+                               f"use the same options to continue it, --force (without --resume) to replace it, "
+                               f"or a new --out directory")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
@@ -167,8 +139,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
         write_json_atomic(out_dir / "config.json", {"train": asdict(cfg), "model": model.cfg.to_dict()})
     writer = _tensorboard(out_dir, cfg) if rank == 0 else None
     t0 = time.time()
-    epochs = tqdm(range(start_epoch, cfg.epochs), desc="epochs", disable=not cfg.progress or rank != 0,
-                  initial=start_epoch, total=cfg.epochs)
+    epochs = progress_bar(range(start_epoch, cfg.epochs), desc="epochs", enabled=cfg.progress and rank == 0,
+                          initial=start_epoch, total=cfg.epochs)
     for epoch in epochs:
         progress = epoch / cfg.epochs
         est_state.progress = progress
@@ -178,8 +150,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
         order = epoch_order(len(x_train), cfg.seed, epoch)[rank::world]
         t_epoch = time.time()
         loss_sum, correct, seen, lam_sum = 0.0, 0, 0, None
-        batches = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                       disable=not cfg.progress or rank != 0)
+        batches = progress_bar(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                               enabled=cfg.progress and rank == 0)
         for step in batches:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
@@ -238,10 +210,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
 
 def _comparable(cfg: TrainConfig) -> dict:
     """The config fields that must match to resume (not progress bars or device)."""
-    d = asdict(cfg)
-    for k in ("progress", "tensorboard", "device", "data_dir", "download", "threads"):
-        d.pop(k)
-    return d
+    return comparable(asdict(cfg))
 
 
 def _tensorboard(out_dir: Path, cfg: TrainConfig):
@@ -265,22 +234,7 @@ def _write_history(out_dir: Path, history: list) -> None:
 
 
 def plot_curves(history: list, path: Path, title: str = "") -> Path:
-    import matplotlib
+    """curves.png: loss and accuracy per epoch (one epoch: labelled points), see surge_hw.figures."""
+    from ..figures import save_png, training_curves
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ep = [r["epoch"] for r in history]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    a1.plot(ep, [r["train_loss"] for r in history], "o-", label="train loss")
-    a1.set_xlabel("epoch"), a1.set_ylabel("loss"), a1.legend()
-    a2.plot(ep, [100 * r["train_acc"] for r in history], "o-", label="train")
-    a2.plot(ep, [100 * r["test_acc"] for r in history], "s-", label="test")
-    a2.set_xlabel("epoch"), a2.set_ylabel("top-1 %"), a2.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
-    return path
+    return save_png(training_curves(history, title), path)

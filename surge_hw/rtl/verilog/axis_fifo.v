@@ -3,11 +3,20 @@
 // DEPTH entries of WIDTH bits (any DEPTH >= 1). s_tready and m_tvalid come straight from registers
 // (occupancy count), so the FIFO also cuts the ready/valid combinational paths between layers.
 // Storage is written synchronously and read asynchronously: small FIFOs map to LUT-RAM.
+// OUT_REG=1 adds an output register (a one-entry prefetch stage, still first-word fall-through): the memory's
+// asynchronous read then ends in a flip-flop instead of in the consumer's logic (LFC: FIFO LUT-RAM -> the last
+// MVAU's input buffer was the critical path). It holds one more beat (DEPTH + 1) and adds one cycle of
+// latency; throughput stays one beat per cycle because the register refills in the cycle it is read.
+// LUTRAM=1 asks synthesis for distributed (LUT) RAM: with OUT_REG, yosys would otherwise fold the output
+// register into a block RAM's synchronous read and the RAM's clock-to-out (5.8 ns on ECP5) would again end in
+// the consumer's logic (LFC: 98.7 MHz). The generator sets it for small FIFOs only.
 `default_nettype none
 
 module axis_fifo #(
     parameter integer WIDTH = 8,
-    parameter integer DEPTH = 32
+    parameter integer DEPTH = 32,
+    parameter integer OUT_REG = 0,
+    parameter integer LUTRAM = 0
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -25,21 +34,51 @@ module axis_fifo #(
     localparam [CW-1:0] C_FULL = DEPTH[CW-1:0];
     localparam [CW-1:0] C_ONE = 1;
 
-    reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [AW-1:0] wr_ptr, rd_ptr;
     reg [CW-1:0] count;
     reg full_q, empty_q;
 
     wire push = s_tvalid & ~full_q;
-    wire pop = m_tready & ~empty_q;
+    wire pop;  // a beat leaves the memory
 
     assign s_tready = ~full_q;
-    assign m_tvalid = ~empty_q;
-    assign m_tdata = mem[rd_ptr];
 
-    always @(posedge clk) begin
-        if (push) mem[wr_ptr] <= s_tdata;
-    end
+    wire [WIDTH-1:0] rd_data;
+    generate
+        if (LUTRAM != 0) begin : g_lutram
+            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (push) mem[wr_ptr] <= s_tdata;
+            end
+            assign rd_data = mem[rd_ptr];
+        end else begin : g_ram
+            reg [WIDTH-1:0] mem [0:DEPTH-1];
+            always @(posedge clk) begin
+                if (push) mem[wr_ptr] <= s_tdata;
+            end
+            assign rd_data = mem[rd_ptr];
+        end
+    endgenerate
+
+    generate
+        if (OUT_REG != 0) begin : g_out_reg
+            reg [WIDTH-1:0] q_data;
+            reg q_valid;
+            assign pop = ~empty_q & (~q_valid | m_tready);
+            assign m_tvalid = q_valid;
+            assign m_tdata = q_data;
+            always @(posedge clk) begin
+                if (pop) q_data <= rd_data;
+                if (rst) q_valid <= 1'b0;
+                else if (pop) q_valid <= 1'b1;
+                else if (m_tready) q_valid <= 1'b0;
+            end
+        end else begin : g_fwft
+            assign pop = m_tready & ~empty_q;
+            assign m_tvalid = ~empty_q;
+            assign m_tdata = rd_data;
+        end
+    endgenerate
 
     always @(posedge clk) begin
         if (rst) begin

@@ -19,6 +19,7 @@
 // registers with their stage's valid bit):
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
 //  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
+//  [S1m W_BANK > 0: the ROM in banks of W_BANK words, S1r per bank, the bank selected into a register]
 //  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
 //  [S2g SUM_GROUP < chunks: registered levels of SUM_GROUP-input sums, until <= SUM_GROUP values remain]
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
@@ -44,6 +45,8 @@ module mvau_binary #(
     parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
     parameter integer TW = 5,               // threshold width, holds 0..MW+1
     parameter integer W_REG = 0,            // 1: extra register after the weight ROM (BRAM output register)
+    parameter integer W_BANK = 0,           // > 0 (a power of two < MW*MH/(SIMD*PE), with W_REG = 1): the ROM
+                                            //    in banks of this many words, each registered, then selected
     parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
     parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
                                             //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
@@ -79,6 +82,11 @@ module mvau_binary #(
     localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
     localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
     localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
+
+    // W_BANK (with W_REG, a power of two below NF*SF): the weight ROM in banks, one more cycle (S1m)
+    localparam integer BANKED = (W_REG != 0 && W_BANK > 0 && W_BANK < WDEPTH) ? 1 : 0;
+    localparam integer BK_W = (BANKED != 0) ? $clog2(W_BANK) : 0;
+    localparam integer NB = (BANKED != 0) ? (WDEPTH + W_BANK - 1) / W_BANK : 1;
 
     localparam integer CH = (POP_CHUNK > 0 && POP_CHUNK < SIMD) ? POP_CHUNK : SIMD;
     localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
@@ -124,7 +132,7 @@ module mvau_binary #(
     // cycles from a group's first beat to its result leaving the FIFO when nothing stalls: the SF beats,
     // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
     // is in flight, plus one so that a credit returned this cycle is not yet needed
-    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + BANKED + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
                              + ((THR_REG != 0 && N_THRES > 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
     localparam integer CR_W = $clog2(ODEPTH + 1);
@@ -196,15 +204,23 @@ module mvau_binary #(
     endgenerate
 
     // ---- S1: weight ROM (registered read), input bits, control -----------------------------------
-    reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
-    initial $readmemh(WEIGHT_FILE, wmem);
+    wire [PE*SIMD-1:0] w_q;  // the ROM word (W_BANK: unused, the banks have their own, see g_wbank)
+    generate
+        if (BANKED == 0) begin : g_wrom
+            reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
+            initial $readmemh(WEIGHT_FILE, wmem);
+            reg [PE*SIMD-1:0] w_q_reg;
+            always @(posedge clk) w_q_reg <= wmem[waddr];
+            assign w_q = w_q_reg;
+        end else begin : g_no_wrom
+            assign w_q = {PE*SIMD{1'b0}};
+        end
+    endgenerate
 
-    reg [PE*SIMD-1:0] w_q;
     reg [SIMD-1:0] x_q;
     reg v1, first1, last1;
     reg [NF_W-1:0] nf1;
     always @(posedge clk) begin
-        w_q <= wmem[waddr];
         x_q <= x_sel;
         first1 <= group_start;
         last1 <= sf_last;
@@ -221,7 +237,46 @@ module mvau_binary #(
     wire va, firsta, lasta;
     wire [NF_W-1:0] nfa;
     generate
-        if (W_REG != 0) begin : g_wreg
+        if (BANKED != 0) begin : g_wbank
+            // W_BANK: NB banks of W_BANK words (bank b = words b*W_BANK ..), each its own block RAM(s) read
+            // by the low address bits (synthesis keeps only the words a constant bank number can reach) and
+            // its own output register w_r, placed beside its RAM; the bank is then selected into w_m. A deep
+            // ROM read through the RAMs' output mux straight into a register set the CNV's clock (32 EBRs,
+            // 12.2 ns on ECP5, most of it routing from RAMs spread over the die).
+            wire [NB*PE*SIMD-1:0] bank_w;
+            genvar gb;
+            for (gb = 0; gb < NB; gb = gb + 1) begin : g_bank
+                localparam [WA_W-BK_W-1:0] B = gb;
+                reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
+                initial $readmemh(WEIGHT_FILE, wmem);
+                reg [PE*SIMD-1:0] w_q_bank, w_r;
+                always @(posedge clk) begin
+                    w_q_bank <= wmem[{B, waddr[BK_W-1:0]}];
+                    w_r <= w_q_bank;
+                end
+                assign bank_w[gb*PE*SIMD +: PE*SIMD] = w_r;
+            end
+            reg [WA_W-BK_W-1:0] bank1, bank_r;
+            reg [PE*SIMD-1:0] w_m;
+            reg [SIMD-1:0] x_r, x_m;
+            reg v_r, first_r, last_r, v_m, first_m, last_m;
+            reg [NF_W-1:0] nf_r, nf_m;
+            always @(posedge clk) begin
+                bank1 <= waddr[WA_W-1:BK_W];
+                bank_r <= bank1;
+                w_m <= bank_w[bank_r*PE*SIMD +: PE*SIMD];
+                {x_r, first_r, last_r, nf_r} <= {x_q, first1, last1, nf1};
+                {x_m, first_m, last_m, nf_m} <= {x_r, first_r, last_r, nf_r};
+            end
+            always @(posedge clk) begin
+                if (rst) {v_r, v_m} <= 2'b00;
+                else {v_r, v_m} <= {v1, v_r};
+            end
+            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_m, x_m, v_m, first_m, last_m, nf_m};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_w_q = ^w_q;
+            /* verilator lint_on UNUSEDSIGNAL */
+        end else if (W_REG != 0) begin : g_wreg
             reg [PE*SIMD-1:0] w_r;
             reg [SIMD-1:0] x_r;
             reg v_r, first_r, last_r;
