@@ -53,7 +53,14 @@ def interactive(stream=None) -> bool:
         tty = stream.isatty()
     except (AttributeError, ValueError):
         tty = False
-    return tty or "ipykernel" in sys.modules
+    return tty or _in_jupyter_kernel()
+
+
+def _in_jupyter_kernel() -> bool:
+    """A running Jupyter kernel (not merely ipykernel imported, as a notebook test runner does)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
 
 
 def progress_bar(iterable=None, *, enabled: bool = True, **kwargs):

@@ -54,7 +54,8 @@ def test_cnv_rtl_bit_exact_on_real_images_with_backpressure(build_dir):
     summary, res = rtlsim_from_build(build_dir, n_images=N, out_stall=0.2, in_gap=0.1, progress=False)
     assert summary["int_equal_images"] == N and summary["label_equal_images"] == N
     est = json.loads((build_dir / "estimates.json").read_text())
-    assert est["max_cycles"] <= summary["analytic_initiation_interval"] * 1.001
+    # our blocks' analytic II (our sliding window: max(in, out) beats) is no slower than FINN's estimate
+    assert summary["analytic_initiation_interval"] <= est["max_cycles"] * 1.001
 
 
 def test_cnv_compare_every_stage_agrees(build_dir, tmp_path):

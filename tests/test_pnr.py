@@ -78,13 +78,13 @@ def test_pipeline_parameters_follow_the_folding():
     narrow = BinaryMVAU("n", 16, 4, 8, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
     first = IntegerMVAU("i", 9, 4, 3, 1, rng.integers(0, 2, (4, 9), dtype=np.uint8), None, in_bits=8, in_signed=True)
     two = BinaryMVAU("t", 16, 4, 16, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
-    assert mvau_pipeline(wide) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1, "THR_REG": 0}
-    assert mvau_pipeline(two) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
-    assert mvau_pipeline(narrow) == {"W_REG": 1, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(wide) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(two) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(narrow) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     assert mvau_pipeline(first) == {"W_REG": 1}
-    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "W_BANK": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     packed = BinaryMVAU("p", 784, 4, 784, 1, rng.integers(0, 2, (4, 784), dtype=np.uint8))  # TFC packed input
-    assert mvau_pipeline(packed) == {"W_REG": 1, "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(packed) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
     lfc_hidden = BinaryMVAU("l", 1024, 1024, 1024, 2, rng.integers(0, 2, (1024, 1024), dtype=np.uint8),
                             np.full((1024, 1), 512))  # 1024 x 11-bit thresholds: block RAM
     assert mvau_pipeline(lfc_hidden)["THR_REG"] == 1 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0
