@@ -6,7 +6,7 @@ import pytest
 
 from rtl_bench import SIMULATORS, as_u64_or_str, pack_beats, run_bench
 from surge_hw.rtl import golden
-from surge_hw.rtl.generate import mvau_weight_words, threshold_width, threshold_words, write_memh
+from surge_hw.rtl.generate import mvau_weight_banks, mvau_weight_words, threshold_width, threshold_words, write_memh
 from surge_hw.rtl.ir import BinaryMVAU
 
 # (MW, MH, SIMD, PE, N_THRES): PE=1/SIMD=1, fully parallel, middle values, NF=1 (no input buffer), SF=1
@@ -37,6 +37,14 @@ PIPELINES = [
     ((64, 8, 16, 2, 1), dict(W_REG=1, W_BANK=8, POP_CHUNK=8, SUM_REG=0)),
     ((20, 6, 2, 3, 2), dict(W_REG=1, W_BANK=8)),
     ((16, 8, 16, 1, 3), dict(W_REG=1, W_BANK=2, THR_REG=1)),
+    # two and three registers after the ROM, alone and per bank
+    ((24, 12, 8, 3, 2), dict(W_REG=2, POP_CHUNK=3)),
+    ((16, 8, 16, 1, 3), dict(W_REG=3, THR_REG=1)),
+    ((64, 8, 16, 2, 1), dict(W_REG=2, W_BANK=8, POP_CHUNK=8, SUM_REG=1)),
+    ((20, 6, 2, 3, 2), dict(W_REG=3, W_BANK=8)),
+    # ROM read in slices with their own address registers: 5-bit slices of 16 bits (a short last one)
+    ((64, 8, 16, 1, 1), dict(W_REG=1, W_SLICE=5, POP_CHUNK=8, SUM_REG=1)),
+    ((24, 12, 8, 3, 2), dict(W_SLICE=8)),
 ]
 
 
@@ -83,6 +91,9 @@ def _bench(folding, simulator, tmp_path, **pipeline):
     nf, sf = mh // pe, mw // simd
 
     write_memh(tmp_path / "weights.mem", mvau_weight_words(layer), pe * simd)
+    if pipeline.get("W_BANK"):  # the same image in bank files, as the generator writes them
+        for b, bank in enumerate(mvau_weight_banks(mvau_weight_words(layer), pipeline["W_BANK"])):
+            write_memh(tmp_path / f"weights_b{b:02d}.mem", bank, pe * simd)
     tw = threshold_width(layer)
     if layer.n_thres:
         write_memh(tmp_path / "thresholds.mem", threshold_words(layer), pe * layer.n_thres * tw)

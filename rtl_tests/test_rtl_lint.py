@@ -27,6 +27,13 @@ BLOCK_PARAMS = {
         dict(MW=2304, MH=256, SIMD=18, PE=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=1, W_BANK=1024, POP_CHUNK=8,
              SUM_REG=1),  # CNV's MVAU_hls_5: 32 banks
         dict(MW=20, MH=6, SIMD=2, PE=3, N_THRES=2, ACC_W=5, OUT_W=2, TW=5, W_REG=1, W_BANK=8),  # short last bank
+        dict(MW=2304, MH=256, SIMD=18, PE=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=2, W_BANK=1024, POP_CHUNK=8,
+             SUM_REG=1, THR_REG=1),  # CNV's MVAU_hls_5 as generated
+        dict(MW=1024, MH=1024, SIMD=1024, PE=2, N_THRES=1, ACC_W=11, OUT_W=1, TW=11, W_REG=2, POP_CHUNK=8,
+             SUM_GROUP=4, SUM_REG=1, THR_REG=1),  # LFC's hidden layers as generated
+        dict(MW=576, MH=64, SIMD=64, PE=16, N_THRES=1, ACC_W=10, OUT_W=1, TW=10, W_REG=1, W_SLICE=64, POP_CHUNK=8,
+             SUM_REG=1),  # CNV's MVAU_hls_1: 16 slices
+        dict(MW=16, MH=8, SIMD=4, PE=2, N_THRES=1, ACC_W=5, OUT_W=1, TW=5, W_SLICE=3),  # short last slice
     ],
     "mvau_int": [
         dict(MW=16, MH=8, SIMD=4, PE=2, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=13, OUT_W=1, TW=13),

@@ -245,7 +245,7 @@ def cmd_pnr(args) -> int:
     from .rtl.stage import pnr_from_build
 
     res = pnr_from_build(args.build_dir, device=args.device, package=args.package, speed=args.speed,
-                         freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs)
+                         freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs, ebr_outreg=args.ebr_outreg)
     return 0 if res["meets_target"] or not args.fail_on_timing else 1
 
 
@@ -314,35 +314,29 @@ def cmd_demo(args) -> int:
 # Each raises argparse.ArgumentTypeError: argparse then exits 2 with one line naming the option.
 
 
-def image_count(text: str) -> int:
-    """``--images N``: N >= 0; 0 = all images of the set."""
+def _whole_number(text: str, what: str, least: int, meaning: str = "") -> int:
+    """``int(text)`` if it is at least ``least``, else argparse's one-line error (``meaning``: what the
+    smallest allowed value stands for, e.g. "0 = all images")."""
     try:
         n = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of images, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = all images), got {n}")
+        raise argparse.ArgumentTypeError(f"expected a whole number{what}, got {text!r}") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"must be >= {least}{f' ({meaning})' if meaning else ''}, got {n}")
     return n
+
+
+def image_count(text: str) -> int:
+    """``--images N``: N >= 0; 0 = all images of the set."""
+    return _whole_number(text, " of images", 0, "0 = all images")
 
 
 def positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+    return _whole_number(text, "", 1)
 
 
 def thread_count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of threads, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0 (0 = torch's default, all cores), got {n}")
-    return n
+    return _whole_number(text, " of threads", 0, "0 = torch's default, all cores")
 
 
 def probability(text: str) -> float:
@@ -437,10 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train a BNN with SURGE or a baseline estimator")
-    t.add_argument("--model", choices=["tfc", "sfc", "lfc", "cnv"], help=f"topology (default {D['model']})")
+    t.add_argument("--model", choices=["tfc", "sfc", "lfc", "cnv", "cnv_small"], help=f"topology (default {D['model']})")
     t.add_argument("--dataset", type=dataset_name, choices=DATASETS,
                    help=f"dataset (default {D['dataset']}; fashion-mnist, FashionMNIST, fmnist are accepted too); "
-                        f"cnv takes 32x32 images: mnist/fashion_mnist become mnist32/fashion_mnist32 (zero-padded)")
+                        f"cnv and cnv_small (CNV at a quarter of its width) take 32x32 images: mnist/fashion_mnist become "
+                        f"mnist32/fashion_mnist32 (zero-padded)")
     t.add_argument("--estimator", help=f"surge | ste | identity | approx_sign | ede | reste (default {D['estimator']})")
     t.add_argument("--base-estimator", dest="base_estimator",
                    help=f"SURGE's binary-path surrogate (default {D['base_estimator']})")
@@ -555,6 +550,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", type=positive_int, default=3, help="placement seeds; the worst Fmax is reported")
     q.add_argument("--jobs", type=positive_int, default=None, help="seeds placed in parallel (default: one per core)")
     q.add_argument("--fail-on-timing", action="store_true", help="exit 1 when a seed misses --freq")
+    q.add_argument("--ebr-outreg", action="store_true",
+                   help="move flip-flops that re-register block-RAM read data into the RAMs' output registers "
+                        "(as Vivado does on Xilinx parts); nextpnr-ecp5 times every block RAM as if it had none, "
+                        "so the reported Fmax does not credit it")
     q.set_defaults(func=cmd_pnr)
 
     h = sub.add_parser("hls", help="the build's IR as Vitis-HLS C++ (BUILD/hls: kernels, weights, C-sim testbench, "

@@ -108,7 +108,7 @@ def test_model_file_export_build_rtl_rtlsim_compare_bit_exact(exported, capsys):
     assert main(["rtl", str(root / "build"), "--no-synth"]) == 0
     assert main(["rtlsim", str(root / "build"), "--images", "0", "--no-progress"]) == 0
     sim = json.loads((root / "build" / "rtlsim.json").read_text())
-    assert sim["int_equal_images"] == N
+    assert sim["int_equal_images"] == N and sim["reference"] == "PyTorch"
     golden = np.load(root / "export" / "golden.npz")
     assert_labels_agree_but_for_float_ties(np.load(root / "build" / "rtlsim_outputs.npz")["labels"], golden)
     assert main(["compare", str(root / "build"), "--images", "0"]) == 0
@@ -139,7 +139,7 @@ def test_per_layer_references_agree(exported):
         np.testing.assert_array_equal(t, q)
 
 
-def test_qonnx_file_with_user_test_vectors(exported, tmp_path):
+def test_qonnx_file_with_user_test_vectors(exported, tmp_path, capsys):
     """A bare QONNX file + ``--golden`` with images (N, 784) and labels only: the expected integer outputs come
     from QONNX execution, and equal PyTorch's; every later stage reproduces them."""
     onnx = tmp_path / "qonnx" / "my_bnn.onnx"
@@ -158,7 +158,9 @@ def test_qonnx_file_with_user_test_vectors(exported, tmp_path):
     np.testing.assert_array_equal(completed["int_dots"], torch_golden["int_dots"][:n])  # QONNX exec == PyTorch
     assert main(["rtl", str(build), "--no-synth"]) == 0
     assert main(["rtlsim", str(build), "--images", "0", "--no-progress"]) == 0
+    assert f"{n}/{n} images bit-exact vs QONNX execution" in capsys.readouterr().out  # not "vs PyTorch"
     sim = json.loads((build / "rtlsim.json").read_text())
+    assert sim["reference"] == "QONNX execution"
     assert sim["int_equal_images"] == sim["label_equal_images"] == n  # the reference's logits: QONNX's own
     assert sim["accuracy"] == sim["torch_accuracy"]
 

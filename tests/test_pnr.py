@@ -34,7 +34,7 @@ def pnr_result(tmp_path_factory):
     root = tmp_path_factory.mktemp("pnr")
     project = generate_rtl(tiny_accel("auto"), root / "rtl")
     return project, pnr_project(project, root / "pnr", device="LFE5U-25F", package="CABGA256", seeds=2,
-                                progress=False), root / "pnr"
+                                progress=False, ebr_outreg=True), root / "pnr"
 
 
 def test_pnr_measures_fmax_and_writes_bitstream(pnr_result):
@@ -46,6 +46,8 @@ def test_pnr_measures_fmax_and_writes_bitstream(pnr_result):
     assert res["meets_target"] == (res["fmax_mhz_worst"] >= 100)
     u = res["utilization"]
     assert u["lut4"] > 50 and u["ff"] > 50 and u["device_totals"]["TRELLIS_COMB"] == 24288  # LFE5U-25F
+    reg = res["ebr_output_registers"]  # the netlist pass ran (rtl_tests/test_ecp5_netlist.py checks what it does)
+    assert reg["absorbed_ebr"] + reg["kept_ebr"] == u["ebr"] and reg["absorbed_ff"] >= 0
     bit = (out / "accel.bit").read_bytes()
     assert res["bitstream"] == "accel.bit" and len(bit) > 100_000 and bit[:2] == b"\xff\x00"  # ECP5 bitstream
 
@@ -66,7 +68,7 @@ def test_name_cell_maps_yosys_names_to_layers():
     man = {"layers": [{"index": 1, "name": "fc0", "kind": "mvau_binary"}]}
     assert name_cell("l1_fc0.acc_TRELLIS_FF_Q_12", man) == "layer 1 fc0 (mvau_binary) accumulator (acc)"
     assert name_cell("l1_fc0.wmem.0.3", man) == "layer 1 fc0 (mvau_binary) weight ROM (wmem)"
-    assert name_cell("l1_fc0.g_wreg.w_r_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) weight register (2nd) (w_r)"
+    assert name_cell("l1_fc0.g_wreg.w_r_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) weight ROM output register (w_r)"
     assert name_cell("link2_fifo_i.count_TRELLIS_FF_Q_2", man) == "link2_fifo_i beat counter (count)"
     assert name_cell("link0_dwc1_i.genblk1.g_down.left_TRELLIS_FF_Q_4", man) == \
         "link0_dwc1_i width-converter register (left)"
@@ -78,16 +80,29 @@ def test_pipeline_parameters_follow_the_folding():
     narrow = BinaryMVAU("n", 16, 4, 8, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
     first = IntegerMVAU("i", 9, 4, 3, 1, rng.integers(0, 2, (4, 9), dtype=np.uint8), None, in_bits=8, in_signed=True)
     two = BinaryMVAU("t", 16, 4, 16, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
-    assert mvau_pipeline(wide) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1, "THR_REG": 0}
-    assert mvau_pipeline(two) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
-    assert mvau_pipeline(narrow) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(wide) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
+        "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(two) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
+        "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(narrow) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
+        "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     assert mvau_pipeline(first) == {"W_REG": 1}
-    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "W_BANK": 0, "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
+    assert mvau_pipeline(wide, "none") == {"W_REG": 0, "W_BANK": 0, "W_SLICE": 0,
+        "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     packed = BinaryMVAU("p", 784, 4, 784, 1, rng.integers(0, 2, (4, 784), dtype=np.uint8))  # TFC packed input
-    assert mvau_pipeline(packed) == {"W_REG": 1, "W_BANK": 0, "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(packed) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
+        "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
     lfc_hidden = BinaryMVAU("l", 1024, 1024, 1024, 2, rng.integers(0, 2, (1024, 1024), dtype=np.uint8),
                             np.full((1024, 1), 512))  # 1024 x 11-bit thresholds: block RAM
     assert mvau_pipeline(lfc_hidden)["THR_REG"] == 1 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0
+    # CNV (3,000 img/s): a 32K x 18-bit weight ROM in 1K-word banks, a 36 x 1024-bit one read in 64-bit slices
+    deep = BinaryMVAU("d", 2304, 256, 18, 1, rng.integers(0, 2, (256, 2304), dtype=np.uint8))
+    shallow = BinaryMVAU("s", 576, 64, 64, 16, rng.integers(0, 2, (64, 576), dtype=np.uint8))
+    assert [mvau_pipeline(deep)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [2, 1024, 0]
+    assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 64]
+    # LFC's hidden layers: 2048-bit words in block RAM get a third register
+    assert mvau_pipeline(lfc_hidden)["W_REG"] == 2 and mvau_pipeline(lfc_hidden, "none")["W_REG"] == 0
+    assert mvau_pipeline(deep, "none")["W_BANK"] == mvau_pipeline(shallow, "none")["W_SLICE"] == 0
     with pytest.raises(IRError, match="pipeline must be one of"):
         mvau_pipeline(wide, "fast")
     # CNV's 255-threshold input layer registers its compare bits; TFC's 1-threshold one does not

@@ -25,14 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artefacts import write_json_atomic
 from ..boards import get_board
 from ..console import progress_bar
 from ..finn.stage import read_build_info
 from ..rtl.ir import Accelerator
 from ..rtl.packing import accelerator_inputs, pack_frames, unpack, unpack_frames
 from ..rtl.stage import IR_DIR, ir_from_build, load_ir
-from ..sim.stage import accuracy, labels_from_dots, load_golden, popcounts_to_dots
+from ..sim.stage import equality_summary, load_golden, write_results
 from .generate import WORD_BITS, generate_hls, ir_fingerprint
 from .toolchain import compile_cpp
 
@@ -168,25 +167,15 @@ def hlssim_from_build(build_dir: str | os.PathLike, n_images: int | None = None,
     man = json.loads((hls / "manifest.json").read_text())
     n = len(golden)
     res = csim(hls, accelerator_inputs(golden.images, man.get("host")), progress=progress, jobs=jobs)
-    dots = popcounts_to_dots(res.outputs, info["mw_last"])
-    labels = labels_from_dots(dots, info)
-    torch_labels = golden.logits.argmax(1)
-    int_eq = (dots == golden.int_dots).all(1)
+    common, dots, labels = equality_summary(res.outputs, golden, info)
     summary = {
         "tool": "g++ C-sim of the surge_hls kernels (ap_int.h / hls_stream.h from hls4ml 1.3.0)",
-        "n_images": n, "input_format": man.get("input_format", "uint8"), "int_equal_images": int(int_eq.sum()),
-        "label_equal_images": int((labels == torch_labels).sum()),
-        "accuracy": accuracy(labels, golden.labels), "torch_accuracy": accuracy(torch_labels, golden.labels),
-        "first_mismatching_images": np.flatnonzero(~int_eq)[:5].tolist(),
+        "input_format": man.get("input_format", "uint8"), **common,
         "wall_s": round(res.wall_s, 3), "kernel_s": round(res.kernel_s, 3), "compile_s": round(res.build_s, 1),
         "images_per_s": round(n / res.wall_s, 1) if res.wall_s else None, "jobs": jobs,
         "part": man["part"], "clock_ns": man["clock_ns"],
-        "per_image_int_equal": int_eq.astype(int).tolist(),
     }
-    np.savez_compressed(build_dir / OUTPUTS_NAME, popcounts=res.outputs, dots=dots, labels=labels)
-    write_json_atomic(build_dir / RESULT_NAME, summary, indent=1)
-    acc = "accuracy – (no labels)" if summary["accuracy"] is None else f"accuracy {100 * summary['accuracy']:.2f} %"
-    print(f"hlssim: {summary['int_equal_images']}/{n} images bit-exact vs PyTorch, labels {summary['label_equal_images']}"
-          f"/{n}, {acc}; C-sim {res.wall_s:.1f} s ({res.kernel_s:.1f} s in "
+    verdict = write_results(build_dir, RESULT_NAME, OUTPUTS_NAME, summary, res.outputs, dots, labels)
+    print(f"hlssim: {verdict}; C-sim {res.wall_s:.1f} s ({res.kernel_s:.1f} s in "
           f"the kernels{f', compile {res.build_s:.0f} s' if res.build_s else ''}) -> {build_dir / RESULT_NAME}")
     return summary, res

@@ -228,7 +228,8 @@ def link_fifo_depth(requested: int, consumer) -> int:
     return max(2, 1 << (vector_beats(consumer) + 2 - 1).bit_length())
 
 
-FIFO_LUTRAM_BITS = 4096  # link FIFOs up to this size are asked for LUT RAM (with their output register)
+FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (with their output register): a
+# block-RAM FIFO's 5.8 ns clock-to-out into the next input buffer set CNV's clock (256 x 18 bits, 10.0 ns)
 
 
 def link_fifo_params(link, pipeline: str) -> dict:
@@ -250,6 +251,14 @@ THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: regist
 
 
 EBR_BITS = 16384  # an ECP5 block RAM (DP16KD): 16K x 1, 8K x 2, 4K x 4, 2K x 9 or 1K x 18 bits
+MAX_WEIGHT_BANKS = 100  # mvau_binary names bank files with two digits
+# a weight ROM of at most SLICE_MAX_DEPTH words of at least SLICE_MIN_BITS bits: in LUTs, read in slices of
+# SLICE_BITS bits with their own address registers (CNV's 36 x 1024 ROM; TFC's 64 x 784 one stays in block RAM,
+# 126.6 MHz as it is)
+SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 64
+# a block-RAM weight ROM with words this wide (LFC's 1024/2048 bits: 57+ EBRs over the die) or in banks gets two
+# registers after it (W_REG = 2): with one, the route from the RAMs to it set the clock (LFC 96.4 MHz, 4.5 ns)
+W_REG2_BITS = 1024
 
 
 def weight_bank_depth(layer: BinaryMVAU) -> int:
@@ -260,7 +269,17 @@ def weight_bank_depth(layer: BinaryMVAU) -> int:
     width, depth = layer.pe * layer.simd, (layer.mh // layer.pe) * (layer.mw // layer.simd)
     port = next((w for w in (1, 2, 4, 9, 18) if w >= width), 18)
     bank = EBR_BITS // (1 << (port.bit_length() - 1))  # 16K, 8K, 4K, 2K, 1K words
+    while depth > MAX_WEIGHT_BANKS * bank:
+        bank *= 2
     return bank if depth > bank else 0
+
+
+def mvau_weight_banks(words: list[int], bank_depth: int) -> list[list[int]]:
+    """The weight ROM image (:func:`mvau_weight_words`) in banks of ``bank_depth`` words, the last one
+    zero-padded: ``mvau_binary``'s W_BANK files ``<WEIGHT_BANK_PREFIX><bank:02d>.mem``."""
+    banks = [list(words[i:i + bank_depth]) for i in range(0, len(words), bank_depth)]
+    banks[-1] += [0] * (bank_depth - len(banks[-1]))
+    return banks
 
 
 def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
@@ -268,14 +287,16 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     benchmarks/results/pnr/).
 
     ``auto``: a second weight-ROM register (W_REG: the BRAM's output register, so the ROM's clock-to-out
-    delay no longer adds to the popcount) for every MVAU; when SIMD is wider than ``POP_CHUNK_BITS``,
+    delay no longer adds to the popcount) for every MVAU, and a third (W_REG = 2) after a block-RAM ROM of
+    words of at least ``W_REG2_BITS`` bits or in banks; when SIMD is wider than ``POP_CHUNK_BITS``,
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
     (SIMD > 64, e.g. TFC's packed 784-bit first layer: 98 chunks) registered levels sum groups of
     ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
     512 x 22 bits) gets a second register before the compare (THR_REG); a weight ROM deeper than one block RAM
     is split into banks, each registered, then selected into one more register (W_BANK,
-    :func:`weight_bank_depth`). ``none``: none of these. Each
+    :func:`weight_bank_depth`); a shallow ROM of wide words is read in slices, each with its own address register
+    (W_SLICE). ``none``: none of these. Each
     stage adds one cycle of latency; the II and the outputs are unchanged (benches: rtl_tests/test_mvau_*).
     """
     if pipeline not in PIPELINES:
@@ -286,7 +307,12 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     chunked = on and layer.simd > POP_CHUNK_BITS
     chunks = math.ceil(layer.simd / POP_CHUNK_BITS) if chunked else 1
     thr_bits = layer.mh * layer.n_thres * threshold_width(layer)
-    return {"W_REG": int(on), "W_BANK": weight_bank_depth(layer) if on else 0,
+    depth, width = (layer.mh // layer.pe) * (layer.mw // layer.simd), layer.pe * layer.simd
+    sliced = on and depth <= SLICE_MAX_DEPTH and width >= SLICE_MIN_BITS
+    bank = weight_bank_depth(layer) if on else 0
+    w_reg = 2 if on and not sliced and (bank or width >= W_REG2_BITS) else int(on)
+    return {"W_REG": w_reg, "W_BANK": bank,
+            "W_SLICE": SLICE_BITS if sliced else 0,
             "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
             "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > 2 * SUM_GROUP_CHUNKS else 0,
             "SUM_REG": int(chunks > 2), "THR_REG": int(on and thr_bits > THR_REG_BITS)}
@@ -305,6 +331,11 @@ def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:
                   WEIGHT_FILE=mems["weights"][0],
                   THRES_FILE=mems["thresholds"][0] if layer.n_thres else "none.mem", NUM_VECTORS=layer.num_vectors)
     params.update(mvau_pipeline(layer, project.accel.pipeline))
+    if params.get("W_BANK"):  # one file per weight-ROM bank instead of the whole image
+        words = mems.pop("weights")[1]
+        for b, bank in enumerate(mvau_weight_banks(words, params["W_BANK"])):
+            mems[f"weights_b{b:02d}"] = (f"{inst}_weights_b{b:02d}.mem", bank, layer.pe * layer.simd)
+        params.update(WEIGHT_FILE="none.mem", WEIGHT_BANK_PREFIX=f"{inst}_weights_b")
     return {"module": "mvau_int" if isinstance(layer, IntegerMVAU) else "mvau_binary", "params": params,
             "mems": mems}
 

@@ -23,6 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ..artefacts import write_json_atomic
+from .ecp5_netlist import AbsorbEbrOutputRegisters
 from .synth import SynthesisError, copy_project, find_yosys, yosys_read_command
 
 # nextpnr-ecp5 device switches
@@ -35,7 +37,8 @@ SPEED_GRADES = (6, 7, 8)
 
 # registers / memories of our blocks, by the name they have in the Verilog -> pipeline stage in words
 STAGES = {
-    "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight register (2nd)", "x_r": "input register (2nd)",
+    "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight ROM output register", "x_r": "input register (2nd)",
+    "c_r": "input/control delay register", "bank_r": "bank number register", "w_a": "weight ROM output register",
     "part_q": "partial-popcount register", "left": "width-converter register", "count": "beat counter", "x_q": "input register", "ibuf": "input buffer",
     "acc": "accumulator", "tmem": "threshold ROM", "thr_q": "threshold register", "out_data_q": "output register",
     "out_valid_q": "output valid", "sum_q": "partial-sum register", "grp_q": "group-sum register", "grp_slot": "group-sum register",
@@ -68,11 +71,13 @@ def find_nextpnr() -> tuple[list[str], list[str]]:
 def pnr_project(project_dir: str | os.PathLike, out_dir: str | os.PathLike, device: str = "LFE5U-85F",
                 package: str = "CABGA381", speed: int = 6, freq_mhz: float = 100.0, seeds: int = 3,
                 jobs: int | None = None, bitstream: bool = True, timeout_s: float = 3600,
-                progress: bool = True) -> dict:
+                progress: bool = True, ebr_outreg: bool = False) -> dict:
     """Synthesise, place and route the Verilog project ``project_dir`` ``seeds`` times; write ``pnr.json``.
 
     Returns (and writes to ``out_dir/pnr.json``): per seed ``fmax_mhz`` and the critical path; the worst
     and best Fmax; utilization (LUT4, FF, EBR, DSP, carry, with the device's totals); the bitstream path.
+    ``ebr_outreg``: run :class:`~surge_hw.rtl.ecp5_netlist.AbsorbEbrOutputRegisters` on the netlist first (the
+    RAMs' output registers in the bitstream; nextpnr's timing does not credit them, see that module).
     """
     if device not in DEVICES:
         raise ValueError(f"unknown ECP5 device {device!r}: choose one of {', '.join(DEVICES)}")
@@ -112,6 +117,15 @@ def pnr_project(project_dir: str | os.PathLike, out_dir: str | os.PathLike, devi
          "yosys.log", expect=f"{top}.json")
     synth_s = time.perf_counter() - t0
     cells = json.loads((work / "stat.json").read_text())["design"]["num_cells_by_type"]
+    absorbed = None
+    if ebr_outreg:  # block-RAM read registers into the RAMs' own output registers (ecp5_netlist)
+        netlist = json.loads((work / f"{top}.json").read_text())
+        absorbed = AbsorbEbrOutputRegisters().apply(netlist).to_dict()
+        write_json_atomic(work / f"{top}.json", netlist)
+        cells = {**cells, "TRELLIS_FF": int(cells.get("TRELLIS_FF", 0)) - absorbed["absorbed_ff"]}
+        if progress:
+            print(f"pnr: {absorbed['absorbed_ff']} flip-flops moved into the output registers of "
+                  f"{absorbed['absorbed_ebr']} block RAMs", flush=True)
 
     # ---- place and route, one process per seed -------------------------------------------------
     n_jobs = max(1, min(seeds, jobs or os.cpu_count() or 1))
@@ -176,6 +190,7 @@ def pnr_project(project_dir: str | os.PathLike, out_dir: str | os.PathLike, devi
                             if k in ("TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D", "TRELLIS_SLICE")},
         },
         "seeds": [{k: v for k, v in r.items() if k != "utilization"} for r in runs],
+        "ebr_output_registers": absorbed,  # None: not asked for (ebr_outreg=False)
         "synth_s": round(synth_s, 1), "tools": _tool_versions(),
         "bitstream": bit, "bitstream_note": bit_note,
     }

@@ -89,7 +89,8 @@ def load_ir(build_dir: str | os.PathLike) -> Accelerator:
 
 
 def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", package: str = "CABGA381",
-                   speed: int = 6, freq_mhz: float = 100.0, seeds: int = 3, jobs: int | None = None) -> dict:
+                   speed: int = 6, freq_mhz: float = 100.0, seeds: int = 3, jobs: int | None = None,
+                   ebr_outreg: bool = False) -> dict:
     """Open place-and-route of BUILD/rtl (see :func:`surge_hw.rtl.pnr.pnr_project`) -> BUILD/pnr/pnr.json."""
     from .pnr import pnr_project
 
@@ -97,7 +98,7 @@ def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", pack
     if not (build_dir / RTL_DIR / "manifest.json").is_file():
         raise FileNotFoundError(f"{build_dir / RTL_DIR} not found: run `surge-hw rtl {build_dir}` first")
     res = pnr_project(build_dir / RTL_DIR, build_dir / PNR_DIR, device=device, package=package, speed=speed,
-                      freq_mhz=freq_mhz, seeds=seeds, jobs=jobs)
+                      freq_mhz=freq_mhz, seeds=seeds, jobs=jobs, ebr_outreg=ebr_outreg)
     est_path = build_dir / "estimates.json"
     est = json.loads(est_path.read_text()) if est_path.is_file() else None
     lines = pnr_summary_lines(res, est)
@@ -118,6 +119,10 @@ def pnr_summary_lines(res: dict, estimates: dict | None = None) -> list[str]:
              f"({', '.join(f'{f:.1f}' for f in res['fmax_mhz'])}), target {res['freq_target_mhz']:g} MHz, "
              f"{res['device']} {res['package']} speed {res['speed_grade']} (yosys synth_ecp5 + nextpnr-ecp5)",
              f"utilization: {u['lut4']:,} LUT4, {u['ff']:,} FF, {u['ebr']} EBR, {u['dsp']} DSP, {u['carry']:,} CCU2C"]
+    reg = res.get("ebr_output_registers")
+    if reg:
+        lines.append(f"block-RAM output registers: {reg['absorbed_ff']:,} read-data flip-flops moved into "
+                     f"{reg['absorbed_ebr']} of {reg['absorbed_ebr'] + reg['kept_ebr']} EBRs")
     cp = res.get("critical_path")
     if cp:
         lines.append(f"critical path: {cp['from']} -> {cp['to']}, {cp['delay_ns']:.2f} ns "

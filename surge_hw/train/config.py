@@ -6,6 +6,10 @@ from dataclasses import MISSING, dataclass, field, fields
 
 from ..data.datasets import PADDED, canonical_dataset
 
+# 32x32 convolutional topologies (train on CIFAR-10 or the zero-padded 28x28 sets): bnn_pynq's CNV and a
+# quarter-width CNV for estimator sweeps on CPUs (models.CONV_WIDTHS)
+CONV_MODELS = ("cnv", "cnv_small")
+
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
@@ -56,7 +60,7 @@ class TrainConfig:
 def resolved_dataset(model: str, dataset: str) -> str:
     """The canonical name (aliases accepted); CNV, a 32x32 topology, takes the zero-padded 28x28 sets."""
     name = canonical_dataset(dataset)
-    if model == "cnv" and name in PADDED.values():
+    if model in CONV_MODELS and name in PADDED.values():
         name = next(k for k, v in PADDED.items() if v == name)
     return name
 

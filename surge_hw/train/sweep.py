@@ -40,6 +40,7 @@ import numpy as np
 
 from ..data import DATASETS
 from .estimators import ESTIMATOR_NAMES, EstimatorState
+from .config import CONV_MODELS
 from .models import MODELS
 from .surge import SurgeConfig
 from ..artefacts import write_json_atomic, write_text_atomic
@@ -107,9 +108,9 @@ def load_config(config: dict | str | os.PathLike) -> dict:
         if d not in DATASETS:
             raise ValueError(f"unknown dataset {d!r} in sweep config; choose from {', '.join(DATASETS)}")
         for m in cfg["models"]:
-            if (m == "cnv") == (d in _IMAGE_28):
+            if (m in CONV_MODELS) == (d in _IMAGE_28):
                 raise ValueError(f"model {m!r} cannot train on {d!r} (tfc/sfc/lfc take 28x28 MNIST-like "
-                                 f"images, cnv takes 32x32 CIFAR-10)")
+                                 f"images, cnv/cnv_small take 32x32 CIFAR-10 or padded sets)")
     for e in cfg["estimators"]:
         if e not in ESTIMATOR_NAMES:
             raise ValueError(f"unknown estimator {e!r} in sweep config; choose from {', '.join(ESTIMATOR_NAMES)}")

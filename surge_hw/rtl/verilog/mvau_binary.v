@@ -18,8 +18,10 @@
 // Pipeline (valid bits travel with the data; the ROM/input registers load every cycle, the count
 // registers with their stage's valid bit):
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
-//  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
+//  [S1r W_REG >= 1: W_REG more weight/input registers (the first: the BRAM output register), off the
+//       ROM's clk->out path; a second one lets the first sit beside a wide ROM's block RAMs]
 //  [S1m W_BANK > 0: the ROM in banks of W_BANK words, S1r per bank, the bank selected into a register]
+//  (W_SLICE > 0: S1's ROM in LUTs, read in W_SLICE-bit slices, each by its own copy of the address)
 //  [S2p POP_CHUNK < SIMD: XNOR + popcounts of POP_CHUNK-bit chunks, registered (pipelined adder tree)]
 //  [S2g SUM_GROUP < chunks: registered levels of SUM_GROUP-input sums, until <= SUM_GROUP values remain]
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
@@ -27,10 +29,13 @@
 //  [S2t THR_REG = 1: accumulator and threshold word registered again (the threshold ROM's BRAM output
 //       register: a BRAM read straight into the compare set LFC's clock)]
 //   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
-// Each optional stage adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
+// Each optional stage (and each of the W_REG registers) adds one cycle of latency; the initiation
+// interval stays NF*SF cycles per vector.
 //
 // Memories (hex, $readmemh):
 //   WEIGHT_FILE: NF*SF words of PE*SIMD bits; word nf*SF+sf, bit [p*SIMD+s] = W[nf*PE+p][sf*SIMD+s].
+//                With W_BANK, instead NB <= 100 files <WEIGHT_BANK_PREFIX>00.mem .. of W_BANK words each:
+//                words b*W_BANK .. of that image (the last one zero-padded).
 //   THRES_FILE : NF words of PE*N_THRES*TW bits; field [(p*N_THRES+t)*TW +: TW] = T[nf*PE+p][t],
 //                unsigned, clipped by the generator to [0, MW+1] (which preserves the semantics).
 `default_nettype none
@@ -44,9 +49,11 @@ module mvau_binary #(
     parameter integer ACC_W = 5,            // popcount width, holds 0..MW
     parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
     parameter integer TW = 5,               // threshold width, holds 0..MW+1
-    parameter integer W_REG = 0,            // 1: extra register after the weight ROM (BRAM output register)
-    parameter integer W_BANK = 0,           // > 0 (a power of two < MW*MH/(SIMD*PE), with W_REG = 1): the ROM
+    parameter integer W_REG = 0,            // >= 1: registers after the weight ROM (the BRAM output register..)
+    parameter integer W_BANK = 0,           // > 0 (a power of two < MW*MH/(SIMD*PE), with W_REG >= 1): the ROM
                                             //    in banks of this many words, each registered, then selected
+    parameter integer W_SLICE = 0,          // > 0 and < PE*SIMD (no W_BANK): the ROM in LUTs, read in slices
+                                            //    of this many bits, each with its own address register
     parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
     parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
                                             //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
@@ -55,6 +62,7 @@ module mvau_binary #(
     parameter integer SUM_GROUP = 0,        // > 1 and < SIMD/POP_CHUNK: the partial counts are summed in
                                             //    registered levels of this fan-in first (784: 98 -> 25 -> 7 -> 2)
     parameter WEIGHT_FILE = "weights.mem",
+    parameter WEIGHT_BANK_PREFIX = "weights_b",  // W_BANK: bank b's words in <prefix><b, 2 digits>.mem
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
     /* verilator lint_off UNUSEDPARAM */
@@ -87,6 +95,9 @@ module mvau_binary #(
     localparam integer BANKED = (W_REG != 0 && W_BANK > 0 && W_BANK < WDEPTH) ? 1 : 0;
     localparam integer BK_W = (BANKED != 0) ? $clog2(W_BANK) : 0;
     localparam integer NB = (BANKED != 0) ? (WDEPTH + W_BANK - 1) / W_BANK : 1;
+    // W_SLICE (without W_BANK, below PE*SIMD): the weight ROM in LUTs, in slices with their own address
+    localparam integer SLICED = (BANKED == 0 && W_SLICE > 0 && W_SLICE < PE * SIMD) ? 1 : 0;
+    localparam integer NRS = (SLICED != 0) ? (PE * SIMD + W_SLICE - 1) / W_SLICE : 1;
 
     localparam integer CH = (POP_CHUNK > 0 && POP_CHUNK < SIMD) ? POP_CHUNK : SIMD;
     localparam integer NCH = (SIMD + CH - 1) / CH;    // chunks per neuron; the last may be shorter
@@ -132,7 +143,7 @@ module mvau_binary #(
     // cycles from a group's first beat to its result leaving the FIFO when nothing stalls: the SF beats,
     // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
     // is in flight, plus one so that a credit returned this cycle is not yet needed
-    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + BANKED + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
+    localparam integer LAT = SF + 3 + W_REG + BANKED + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
                              + ((THR_REG != 0 && N_THRES > 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
     localparam integer CR_W = $clog2(ODEPTH + 1);
@@ -206,7 +217,27 @@ module mvau_binary #(
     // ---- S1: weight ROM (registered read), input bits, control -----------------------------------
     wire [PE*SIMD-1:0] w_q;  // the ROM word (W_BANK: unused, the banks have their own, see g_wbank)
     generate
-        if (BANKED == 0) begin : g_wrom
+        if (SLICED != 0) begin : g_wrom_sliced
+            // W_SLICE: a shallow, wide ROM in LUTs, read in slices of W_SLICE bits, each by its own copy of the
+            // address counter. One address register decoding all bits fanned out over the die: CNV's
+            // 36 x 1024-bit ROM (layer MVAU_hls_1) then set the clock at 95.5 MHz (10.5 ns, 8.8 ns routing).
+            genvar gs;
+            for (gs = 0; gs < NRS; gs = gs + 1) begin : g_rs
+                localparam integer LO = gs * W_SLICE;
+                localparam integer W = (LO + W_SLICE <= PE * SIMD) ? W_SLICE : PE * SIMD - LO;
+                (* keep = "true" *) reg [WA_W-1:0] wa;  // = waddr
+                always @(posedge clk) begin
+                    if (rst) wa <= {WA_W{1'b0}};
+                    else if (issue) wa <= (wa == WA_LAST) ? {WA_W{1'b0}} : wa + 1'b1;
+                end
+                (* ram_style = "logic" *)
+                reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
+                initial $readmemh(WEIGHT_FILE, wmem);
+                reg [W-1:0] w_q_slice;
+                always @(posedge clk) w_q_slice <= wmem[wa][LO +: W];
+                assign w_q[LO +: W] = w_q_slice;
+            end
+        end else if (BANKED == 0) begin : g_wrom
             reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
             initial $readmemh(WEIGHT_FILE, wmem);
             reg [PE*SIMD-1:0] w_q_reg;
@@ -231,66 +262,82 @@ module mvau_binary #(
         else v1 <= issue;
     end
 
-    // ---- S1r (W_REG = 1): a second register after the ROM (BRAM output register) -------------------
+    // ---- S1r (W_REG >= 1): registers after the ROM (the BRAM output register, and more) ---------------
+    // The weight word passes W_REG registers w_r (per bank with W_BANK, then the bank select w_m); the
+    // input bits and the control travel beside it through DLY registers.
+    localparam integer DLY = W_REG + BANKED;
+    localparam integer CW = SIMD + 2 + NF_W;          // x, first, last, nf
     wire [PE*SIMD-1:0] w_a;
     wire [SIMD-1:0] x_a;
     wire va, firsta, lasta;
     wire [NF_W-1:0] nfa;
     generate
+        if (DLY > 0) begin : g_ctl_dly
+            reg [DLY*CW-1:0] c_r;                     // stage k at [k*CW +: CW]
+            reg [DLY-1:0] v_r;
+            if (DLY == 1) begin : g_one
+                always @(posedge clk) c_r <= {x_q, first1, last1, nf1};
+                always @(posedge clk) begin
+                    if (rst) v_r <= 1'b0;
+                    else v_r <= v1;
+                end
+            end else begin : g_chain
+                always @(posedge clk) c_r <= {c_r[(DLY-1)*CW-1:0], x_q, first1, last1, nf1};
+                always @(posedge clk) begin
+                    if (rst) v_r <= {DLY{1'b0}};
+                    else v_r <= {v_r[DLY-2:0], v1};
+                end
+            end
+            assign {x_a, firsta, lasta, nfa} = c_r[(DLY-1)*CW +: CW];
+            assign va = v_r[DLY-1];
+        end else begin : g_no_ctl_dly
+            assign {x_a, va, firsta, lasta, nfa} = {x_q, v1, first1, last1, nf1};
+        end
+
         if (BANKED != 0) begin : g_wbank
-            // W_BANK: NB banks of W_BANK words (bank b = words b*W_BANK ..), each its own block RAM(s) read
-            // by the low address bits (synthesis keeps only the words a constant bank number can reach) and
-            // its own output register w_r, placed beside its RAM; the bank is then selected into w_m. A deep
-            // ROM read through the RAMs' output mux straight into a register set the CNV's clock (32 EBRs,
-            // 12.2 ns on ECP5, most of it routing from RAMs spread over the die).
+            // W_BANK: NB banks of W_BANK words (bank b = words b*W_BANK .., from its own file), each its own
+            // block RAM(s) read by the low address bits and its own W_REG output registers w_r, placed beside
+            // its RAM, then the bank selected into w_m. A deep ROM read through the RAMs' output mux straight
+            // into a register set the CNV's clock (32 EBRs, 12.2 ns on ECP5, most of it routing from RAMs
+            // spread over the die); with one register per bank (W_REG = 1), the route from a RAM to it did
+            // (9.3 ns, 3.7 ns routing: the placer put the register halfway to the select).
             wire [NB*PE*SIMD-1:0] bank_w;
             genvar gb;
             for (gb = 0; gb < NB; gb = gb + 1) begin : g_bank
-                localparam [WA_W-BK_W-1:0] B = gb;
-                reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
-                initial $readmemh(WEIGHT_FILE, wmem);
-                reg [PE*SIMD-1:0] w_q_bank, w_r;
-                always @(posedge clk) begin
-                    w_q_bank <= wmem[{B, waddr[BK_W-1:0]}];
-                    w_r <= w_q_bank;
+                localparam [7:0] D1 = 8'd48 + gb / 10;  // "<WEIGHT_BANK_PREFIX>07.mem"
+                localparam [7:0] D0 = 8'd48 + gb % 10;
+                reg [PE*SIMD-1:0] wmem [0:W_BANK-1];
+                initial $readmemh({WEIGHT_BANK_PREFIX, D1, D0, ".mem"}, wmem);
+                reg [PE*SIMD-1:0] w_q_bank;
+                reg [W_REG*PE*SIMD-1:0] w_r;
+                always @(posedge clk) w_q_bank <= wmem[waddr[BK_W-1:0]];
+                if (W_REG == 1) begin : g_one
+                    always @(posedge clk) w_r <= w_q_bank;
+                end else begin : g_chain
+                    always @(posedge clk) w_r <= {w_r[(W_REG-1)*PE*SIMD-1:0], w_q_bank};
                 end
-                assign bank_w[gb*PE*SIMD +: PE*SIMD] = w_r;
+                assign bank_w[gb*PE*SIMD +: PE*SIMD] = w_r[(W_REG-1)*PE*SIMD +: PE*SIMD];
             end
-            reg [WA_W-BK_W-1:0] bank1, bank_r;
+            reg [DLY*(WA_W-BK_W)-1:0] bank_r;         // the bank number, beside the words
             reg [PE*SIMD-1:0] w_m;
-            reg [SIMD-1:0] x_r, x_m;
-            reg v_r, first_r, last_r, v_m, first_m, last_m;
-            reg [NF_W-1:0] nf_r, nf_m;
             always @(posedge clk) begin
-                bank1 <= waddr[WA_W-1:BK_W];
-                bank_r <= bank1;
-                w_m <= bank_w[bank_r*PE*SIMD +: PE*SIMD];
-                {x_r, first_r, last_r, nf_r} <= {x_q, first1, last1, nf1};
-                {x_m, first_m, last_m, nf_m} <= {x_r, first_r, last_r, nf_r};
+                bank_r <= {bank_r[(DLY-1)*(WA_W-BK_W)-1:0], waddr[WA_W-1:BK_W]};
+                w_m <= bank_w[bank_r[(DLY-1)*(WA_W-BK_W) +: WA_W-BK_W]*PE*SIMD +: PE*SIMD];
             end
-            always @(posedge clk) begin
-                if (rst) {v_r, v_m} <= 2'b00;
-                else {v_r, v_m} <= {v1, v_r};
-            end
-            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_m, x_m, v_m, first_m, last_m, nf_m};
+            assign w_a = w_m;
             /* verilator lint_off UNUSEDSIGNAL */
             wire unused_w_q = ^w_q;
             /* verilator lint_on UNUSEDSIGNAL */
         end else if (W_REG != 0) begin : g_wreg
-            reg [PE*SIMD-1:0] w_r;
-            reg [SIMD-1:0] x_r;
-            reg v_r, first_r, last_r;
-            reg [NF_W-1:0] nf_r;
-            always @(posedge clk) begin
-                {w_r, x_r, first_r, last_r, nf_r} <= {w_q, x_q, first1, last1, nf1};
+            reg [W_REG*PE*SIMD-1:0] w_r;
+            if (W_REG == 1) begin : g_one
+                always @(posedge clk) w_r <= w_q;
+            end else begin : g_chain
+                always @(posedge clk) w_r <= {w_r[(W_REG-1)*PE*SIMD-1:0], w_q};
             end
-            always @(posedge clk) begin
-                if (rst) v_r <= 1'b0;
-                else v_r <= v1;
-            end
-            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_r, x_r, v_r, first_r, last_r, nf_r};
+            assign w_a = w_r[(W_REG-1)*PE*SIMD +: PE*SIMD];
         end else begin : g_no_wreg
-            assign {w_a, x_a, va, firsta, lasta, nfa} = {w_q, x_q, v1, first1, last1, nf1};
+            assign w_a = w_q;
         end
     endgenerate
 
