@@ -107,7 +107,7 @@ def cmd_train(args) -> int:
     known = [f.name for f in fields(TrainConfig)]  # internal ones (max_steps, ...) are accepted, not offered
     _unknown_keys([k for k in cfg if k not in known], user_options(), args.config)
     for key in ("model", "dataset", "estimator", "epochs", "batch_size", "lr", "seed", "device", "data_dir",
-                "max_train", "act_bits", "optimizer", "momentum", "base_estimator", "dropout", "threads"):
+                "max_train", "act_bits", "optimizer", "momentum", "base_estimator", "dropout", "augment_shift", "threads"):
         val = getattr(args, key, None)
         if val is not None:
             cfg[key] = val
@@ -454,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"seed and thread count give identical weights; another thread count can differ slightly")
     t.add_argument("--dropout", type=float,
                    help=f"dropout after each binary activation (default {D['dropout']}; bnn_pynq: 0.2)")
+    t.add_argument("--augment-shift", dest="augment_shift", type=int, metavar="PIXELS",
+                   help=f"move each training image by a random shift of up to PIXELS in x and y, zero-filled "
+                        f"(default {D['augment_shift']}: none)")
     t.add_argument("--eta", type=float, help="SURGE eta, 0 < eta < 1 (default 0.25)")
     t.add_argument("--fixed-lambda", dest="fixed_lambda", type=float,
                    help="SURGE ablation: a constant lambda instead of the adaptive one")

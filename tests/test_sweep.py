@@ -1,6 +1,8 @@
 """Sweep: runs every cell, summarizes honestly (table = per-run JSON), skips finished cells, rejects bad configs."""
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +144,29 @@ def test_subprocess_runner(tmp_path):
     assert res["ran"] == ["tfc_mnist_surge_s0"] and not res["failed"]
     r = json.loads((tmp_path / "runs" / "tfc_mnist_surge_s0" / "result.json").read_text())
     assert r["steps_per_epoch"] == 2 and r["estimator"] == "surge"
+
+
+@pytest.mark.slow
+def test_gpu_budget_sweep_probes_then_runs_with_the_epochs_that_fit(tmp_path):
+    """benchmarks/gpu_budget_sweep.py (used on lent GPUs) on CPU: probe, plan, run, budget.json; the cap holds."""
+    import yaml
+
+    base = dict(models=["tfc"], datasets=["mnist"], seeds=[0], batch_size=128, lr=0.01, max_train=512,
+                device="cpu", threads=1)
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(yaml.safe_dump({**base, "name": "a", "estimators": ["ste", "surge"], "epochs": 2}))
+    b.write_text(yaml.safe_dump({**base, "name": "b", "estimators": ["ste"], "epochs": 50, "augment_shift": 1}))
+    r = subprocess.run([sys.executable, "benchmarks/gpu_budget_sweep.py", "--budget-s", "30", "--probe-steps", "2",
+                        "--scratch", str(tmp_path / "probe"), f"{a}={tmp_path / 'ra'}", f"{b}={tmp_path / 'rb'}"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    ja = json.loads((tmp_path / "ra" / "budget.json").read_text())
+    jb = json.loads((tmp_path / "rb" / "budget.json").read_text())
+    assert ja["cells"] == 2 and ja["epochs"] == 2  # the config's epochs cap what the budget would allow
+    left = json.loads(r.stdout[:r.stdout.index("\n}\n") + 3])["left_s"]  # the plan, printed before the runs
+    fits = int(left // jb["epoch_s_estimate"]) if jb["epoch_s_estimate"] > 0 else 50
+    assert abs(jb["epochs"] - max(1, min(50, fits))) <= 1 and jb["steps_per_epoch"] == 4  # 512 / 128
+    assert len(list((tmp_path / "rb" / "runs").glob("*/result.json"))) == 1
+    ran = json.loads(next((tmp_path / "rb" / "runs").glob("*/config.json")).read_text())["train"]
+    assert ran["epochs"] == jb["epochs"] and ran["augment_shift"] == 1
+    assert (tmp_path / "ra" / "table.md").exists()

@@ -143,3 +143,34 @@ def test_cnv_small_is_cnv_at_a_quarter_width_and_learns(tmp_path):
                           batch_size=64, progress=False, tensorboard=False), tmp_path)
     assert json.loads((tmp_path / "summary.json").read_text())["dataset"] == "fashion_mnist32"  # padded to 32x32
     assert r.test_acc > 0.5, r.test_acc  # 64 steps; chance is 0.10
+
+
+def test_shift_augmentation_moves_each_image_and_zero_fills(tmp_path):
+    """augment_shift: every training image moved by its own whole-pixel (dy, dx), zero background filled in,
+    drawn from (seed, epoch); 0 keeps the old behaviour (and the old checkpoints resumable)."""
+    from surge_hw.train.config import comparable
+    from surge_hw.train.trainer import epoch_shifts, shift_images
+
+    x = torch.rand(6, 1, 7, 9) + 0.5  # no zeros, so every zero below is fill
+    shifts = torch.tensor([[0, 0], [1, 0], [0, -2], [-3, 2], [2, 2], [-1, -1]])
+    y = shift_images(x, shifts)
+    for img, out, (dy, dx) in zip(x, y, shifts.tolist()):
+        want = torch.zeros_like(img)
+        h, w = img.shape[-2:]
+        want[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = \
+            img[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
+        assert torch.equal(out, want), (dy, dx)
+    assert torch.equal(shift_images(x, torch.zeros(6, 2, dtype=torch.long)), x)
+    s = epoch_shifts(60000, seed=3, epoch=5, max_shift=2)
+    assert s.shape == (60000, 2) and int(s.min()) == -2 and int(s.max()) == 2
+    assert torch.equal(s, epoch_shifts(60000, 3, 5, 2)) and not torch.equal(s, epoch_shifts(60000, 3, 6, 2))
+
+    base = dict(estimator="ste", epochs=1, max_steps=3, **TINY)
+    plain = train(TrainConfig(**base), tmp_path / "plain")
+    aug = train(TrainConfig(**base, augment_shift=2), tmp_path / "aug")
+    assert plain.history[0]["train_loss"] != aug.history[0]["train_loss"]  # the batches differ
+    assert json.loads((tmp_path / "aug" / "config.json").read_text())["train"]["augment_shift"] == 2
+    assert "augment_shift" not in comparable({"augment_shift": 0}) and comparable({"augment_shift": 2})
+    for bad in (-1, 9, 1.5):
+        with pytest.raises(ValueError, match="augment_shift must be a whole number"):
+            TrainConfig(augment_shift=bad)

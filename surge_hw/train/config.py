@@ -30,6 +30,9 @@ class TrainConfig:
     device: str = "cpu"
     act_bits: int = 1
     dropout: float = 0.0
+    # data augmentation: each training image moved by a random whole-pixel shift of up to this many pixels in x
+    # and y, zero-filled (the background), drawn per image and epoch from the seed; 0 = none
+    augment_shift: int = 0
     data_dir: str | None = None
     download: bool = False
     max_train: int | None = None  # subsample the training set (tests, quick demos)
@@ -52,6 +55,8 @@ class TrainConfig:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if not 0.0 <= self.momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum}")
+        if not 0 <= int(self.augment_shift) <= 8 or int(self.augment_shift) != self.augment_shift:
+            raise ValueError(f"augment_shift must be a whole number of pixels in [0, 8], got {self.augment_shift}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be >= 1")
         self.dataset = resolved_dataset(self.model, self.dataset)
@@ -101,4 +106,6 @@ def comparable(train_options: dict) -> dict:
     out = {k: v for k, v in train_options.items() if k not in RESUME_FREE}
     if out.get("optimizer", "adam") != "sgd":
         out.pop("momentum", None)  # no effect on adam/adamw: runs made before the option existed still match
+    if not out.get("augment_shift"):
+        out.pop("augment_shift", None)  # likewise for runs made before augmentation existed
     return out

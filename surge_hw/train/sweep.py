@@ -46,7 +46,7 @@ from .surge import SurgeConfig
 from ..artefacts import write_json_atomic, write_text_atomic
 
 TOP_KEYS = {"name", "description", "models", "datasets", "estimators", "seeds", "epochs", "batch_size", "lr",
-            "weight_decay", "optimizer", "momentum", "base_estimator", "max_train", "max_steps", "surge",
+            "weight_decay", "optimizer", "momentum", "dropout", "augment_shift", "base_estimator", "max_train", "max_steps", "surge",
             "estimator_state", "device", "parallel", "threads", "isolate", "ablations", "reference"}
 ABLATION_KEYS = {"name", "estimator", "base_estimator", "surge", "estimator_state", "description"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")  # becomes part of a run directory's name
@@ -201,7 +201,7 @@ def cells(cfg: dict) -> list[Cell]:
                               device=str(cfg["device"]), max_train=cfg.get("max_train"),
                               max_steps=cfg.get("max_steps"), progress=False, tensorboard=False,
                               estimator_state={**cfg["estimator_state"], **v.get("estimator_state", {})})
-                    for k in ("weight_decay", "optimizer", "momentum"):
+                    for k in ("weight_decay", "optimizer", "momentum", "dropout", "augment_shift"):
                         if k in cfg:
                             kw[k] = cfg[k]
                     if "base_estimator" in v or "base_estimator" in cfg:

@@ -71,6 +71,28 @@ def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
 
 
+def epoch_shifts(n: int, seed: int, epoch: int, max_shift: int) -> torch.Tensor:
+    """(n, 2) whole-pixel shifts (dy, dx) in [-max_shift, max_shift] for this epoch's augmentation, one per
+    training image (indexed like the dataset): same (seed, epoch) -> same shifts, independent of the data order."""
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch + 7_919_000)
+    return torch.randint(-max_shift, max_shift + 1, (n, 2), generator=g)
+
+
+def shift_images(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
+    """Each image of ``x`` (B, C, H, W) moved by its own (dy, dx): pixel (i, j) of the result is pixel
+    (i - dy, j - dx) of the input, 0 where that falls outside (the zero background of MNIST-like sets)."""
+    m = int(shifts.abs().max()) if len(shifts) else 0
+    if m == 0:
+        return x
+    b, _, h, w = x.shape
+    padded = F.pad(x, (m, m, m, m))
+    shifts = shifts.to(x.device)
+    rows = torch.arange(h, device=x.device)[None, :] + (m - shifts[:, 0])[:, None]  # (B, H)
+    cols = torch.arange(w, device=x.device)[None, :] + (m - shifts[:, 1])[:, None]  # (B, W)
+    out = padded[torch.arange(b, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()  # advanced indexing put C last: (B, H, W, C) -> (B, C, H, W)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000,
              device: str = "cpu") -> float:
@@ -148,6 +170,7 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
             block.progress = progress
         ddp_model.train()
         order = epoch_order(len(x_train), cfg.seed, epoch)[rank::world]
+        shifts = epoch_shifts(len(x_train), cfg.seed, epoch, cfg.augment_shift) if cfg.augment_shift else None
         t_epoch = time.time()
         loss_sum, correct, seen, lam_sum = 0.0, 0, 0, None
         batches = progress_bar(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
@@ -155,6 +178,8 @@ def train(cfg: TrainConfig, out_dir: str | os.PathLike, resume: bool = False) ->
         for step in batches:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             xb, yb = x_train[idx].to(device), y_train[idx].to(device)
+            if shifts is not None:
+                xb = shift_images(xb, shifts[idx])
             logits = ddp_model(xb)
             loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
