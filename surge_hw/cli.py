@@ -107,7 +107,8 @@ def cmd_train(args) -> int:
     known = [f.name for f in fields(TrainConfig)]  # internal ones (max_steps, ...) are accepted, not offered
     _unknown_keys([k for k in cfg if k not in known], user_options(), args.config)
     for key in ("model", "dataset", "estimator", "epochs", "batch_size", "lr", "seed", "device", "data_dir",
-                "max_train", "act_bits", "optimizer", "momentum", "base_estimator", "dropout", "augment_shift", "threads"):
+                "max_train", "act_bits", "optimizer", "momentum", "base_estimator", "dropout", "augment_shift",
+                "threads"):
         val = getattr(args, key, None)
         if val is not None:
             cfg[key] = val

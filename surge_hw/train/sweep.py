@@ -45,9 +45,11 @@ from .models import MODELS
 from .surge import SurgeConfig
 from ..artefacts import write_json_atomic, write_text_atomic
 
+# TrainConfig options a sweep sets for every cell when its config names them
+TRAIN_PASSTHROUGH = ("weight_decay", "optimizer", "momentum", "dropout", "augment_shift")
 TOP_KEYS = {"name", "description", "models", "datasets", "estimators", "seeds", "epochs", "batch_size", "lr",
-            "weight_decay", "optimizer", "momentum", "dropout", "augment_shift", "base_estimator", "max_train", "max_steps", "surge",
-            "estimator_state", "device", "parallel", "threads", "isolate", "ablations", "reference"}
+            "base_estimator", "max_train", "max_steps", "surge", "estimator_state", "device", "parallel", "threads",
+            "isolate", "ablations", "reference", *TRAIN_PASSTHROUGH}
 ABLATION_KEYS = {"name", "estimator", "base_estimator", "surge", "estimator_state", "description"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")  # becomes part of a run directory's name
 _IMAGE_28 = {"mnist", "fashion_mnist"}
@@ -201,7 +203,7 @@ def cells(cfg: dict) -> list[Cell]:
                               device=str(cfg["device"]), max_train=cfg.get("max_train"),
                               max_steps=cfg.get("max_steps"), progress=False, tensorboard=False,
                               estimator_state={**cfg["estimator_state"], **v.get("estimator_state", {})})
-                    for k in ("weight_decay", "optimizer", "momentum", "dropout", "augment_shift"):
+                    for k in TRAIN_PASSTHROUGH:
                         if k in cfg:
                             kw[k] = cfg[k]
                     if "base_estimator" in v or "base_estimator" in cfg:
