@@ -246,7 +246,8 @@ def cmd_pnr(args) -> int:
     from .rtl.stage import pnr_from_build
 
     res = pnr_from_build(args.build_dir, device=args.device, package=args.package, speed=args.speed,
-                         freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs, ebr_outreg=args.ebr_outreg)
+                         freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs, ebr_outreg=args.ebr_outreg,
+                         progress=not args.no_progress)
     return 0 if res["meets_target"] or not args.fail_on_timing else 1
 
 
@@ -282,7 +283,8 @@ def cmd_compare(args) -> int:
     _need_golden_stage_input(args, rtl=False)
     from .compare.stage import compare_build
 
-    stages = compare_build(args.build_dir, n_images=args.images or None, simulator=args.simulator, jobs=args.jobs)
+    stages = compare_build(args.build_dir, n_images=args.images or None, simulator=args.simulator, jobs=args.jobs,
+                           progress=not args.no_progress)
     return 0 if all(s.bit_exact is not False for s in stages) else 1
 
 
@@ -301,7 +303,7 @@ def cmd_sweep(args) -> int:
     if args.summarize_only:
         summarize(args.out)
     else:
-        run_sweep(args.config, args.out, parallel=args.parallel)  # summarizes when done
+        run_sweep(args.config, args.out, parallel=args.parallel, progress=not args.no_progress)  # summarizes when done
     return 0
 
 
@@ -558,6 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="move flip-flops that re-register block-RAM read data into the RAMs' output registers "
                         "(as Vivado does on Xilinx parts); nextpnr-ecp5 times every block RAM as if it had none, "
                         "so the reported Fmax does not credit it")
+    q.add_argument("--no-progress", action="store_true", help="no stage lines while it runs (the summary stays)")
     q.set_defaults(func=cmd_pnr)
 
     h = sub.add_parser("hls", help="the build's IR as Vitis-HLS C++ (BUILD/hls: kernels, weights, C-sim testbench, "
@@ -595,6 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="HDL simulator for the RTL stage (CNV designs: verilator only)")
     c.add_argument("--jobs", type=positive_int, default=1,
                    help="parallel RTL simulations, one core each (images split)")
+    c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=cmd_compare)
 
     d = sub.add_parser("deploy", help="folder for a PYNQ board: driver, test data, validate.py, Vivado project "
@@ -614,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--parallel", type=positive_int, default=None,
                    help="runs in flight (subprocesses; GPUs round-robin; default: the config's)")
     w.add_argument("--summarize-only", action="store_true", help="only rebuild the table and plots from OUT")
+    w.add_argument("--no-progress", action="store_true")
     w.set_defaults(func=cmd_sweep)
 
     m = sub.add_parser("demo", help="train -> export -> FINN -> RTL -> cocotb -> report, on real MNIST / "

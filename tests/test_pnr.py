@@ -70,6 +70,8 @@ def test_name_cell_maps_yosys_names_to_layers():
     assert name_cell("l1_fc0.wmem.0.3", man) == "layer 1 fc0 (mvau_binary) weight ROM (wmem)"
     assert name_cell("l1_fc0.g_wreg.w_r_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) weight ROM output register (w_r)"
     assert name_cell("link2_fifo_i.count_TRELLIS_FF_Q_2", man) == "link2_fifo_i beat counter (count)"
+    assert name_cell("l1_fc0.u_fold.g_ibuf.g_slice[0].ibuf.0.5$DPRAM_COMB1", man) == \
+        "layer 1 fc0 (mvau_binary) input buffer (ibuf)"  # through the fold sequencer's instance
     assert name_cell("link0_dwc1_i.genblk1.g_down.left_TRELLIS_FF_Q_4", man) == \
         "link0_dwc1_i width-converter register (left)"
 

@@ -146,6 +146,22 @@ def test_subprocess_runner(tmp_path):
     assert r["steps_per_epoch"] == 2 and r["estimator"] == "surge"
 
 
+def test_a_failing_cell_is_reported_without_progress_and_the_rest_runs(tmp_path, monkeypatch, capsys):
+    cfg = {**yaml.safe_load(TINY.read_text()), "seeds": [0], "ablations": [], "max_steps": 1}
+    real = sweep_mod.run_cell
+
+    def run_cell(cell, run_dir, threads):
+        if cell.name.endswith("_ste_s0"):
+            raise FileNotFoundError("no such dataset file")
+        return real(cell, run_dir, threads)
+    monkeypatch.setattr(sweep_mod, "run_cell", run_cell)
+    res = run_sweep(cfg, tmp_path, progress=False, summarize_after=False)
+    assert res["ran"] == ["tfc_mnist_surge_s0"]
+    assert [f["run"] for f in res["failed"]] == ["tfc_mnist_ste_s0"]
+    out, err = capsys.readouterr()
+    assert "tfc_mnist_ste_s0: FAILED FileNotFoundError: no such dataset file" in err and "top-1" not in out
+
+
 @pytest.mark.slow
 def test_gpu_budget_sweep_probes_then_runs_with_the_epochs_that_fit(tmp_path):
     """benchmarks/gpu_budget_sweep.py (used on lent GPUs) on CPU: probe, plan, run, budget.json; the cap holds."""

@@ -84,7 +84,7 @@ def _record_divergence(res: StageResult, div, rows: np.ndarray, fallback: str) -
 
 
 def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, torch_layers, layer_names,
-                info: dict) -> StageResult:
+                info: dict, progress: bool = True) -> StageResult:
     """``torch_layers``: a :class:`TorchLayers` (or a precomputed list) for the divergence locator, which runs
     only when the integer outputs differ, on the first few mismatching images."""
     images = golden.images.astype(np.float32)
@@ -93,7 +93,7 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
     last = last_layer_node(model)
     wanted = list(dict.fromkeys([last.output[0], model.graph.output[0].name]))
     t = time.perf_counter()
-    raw = execute_batched(model, images, wanted, chunk=512, progress=True, desc=name)
+    raw = execute_batched(model, images, wanted, chunk=512, progress=progress, desc=name)
     wall = time.perf_counter() - t
     dots = integer_dot(model, last, raw[last.output[0]]).round().astype(np.int64)
     labels = raw[model.graph.output[0].name].reshape(len(images), -1).argmax(1)
@@ -110,13 +110,13 @@ def graph_stage(name: str, model: ModelWrapper, uint8: bool, golden: GoldenSet, 
 
 
 def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simulator: str = "verilator",
-              rtl_dir: Path | None = None, jobs: int = 1) -> StageResult:
+              rtl_dir: Path | None = None, jobs: int = 1, progress: bool = True) -> StageResult:
     """The RTL on every image (no taps: a CNV's window streams would fill the disk); where outputs differ, the
     first few mismatching images are simulated again with per-layer taps to locate the diverging layer."""
     rtl_dir = rtl_dir or build_dir / "rtl"
     host = json.loads((rtl_dir / "manifest.json").read_text()).get("host") or []
     x = accelerator_inputs(golden.images, host)
-    res = simulate(rtl_dir, x, simulator=simulator, jobs=jobs)
+    res = simulate(rtl_dir, x, simulator=simulator, jobs=jobs, progress=progress)
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
     labels = labels_from_dots(dots, info)
     out = StageResult.measured(f"RTL sim ({simulator})", labels, dots, golden.logits.argmax(1), golden.int_dots,
@@ -125,7 +125,7 @@ def rtl_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, simu
                                       "latency_cycles": res.cycles_per_image})
     if out.int_agree != out.n_images:
         rows = _mismatching_rows(out, dots, golden)
-        tapped = simulate(rtl_dir, x[rows], simulator=simulator, taps=True)
+        tapped = simulate(rtl_dir, x[rows], simulator=simulator, taps=True, progress=False)
         _locate_in_taps(out, rows, x, host, tapped.taps, tapped.layer_names, build_dir, torch_layers)
     return out
 
@@ -143,7 +143,8 @@ def _locate_in_taps(res: StageResult, rows: np.ndarray, x: np.ndarray, host: lis
     _record_divergence(res, div, rows, "integer outputs differ, but no activation layer's stream does")
 
 
-def hls_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, jobs: int = 1) -> StageResult:
+def hls_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, jobs: int = 1,
+              progress: bool = True) -> StageResult:
     """Our HLS C++ (BUILD/hls, generated from the IR when missing or stale) C-simulated with g++ on every image;
     where outputs differ, the first few mismatching images run again with per-layer taps."""
     from ..hls.stage import csim, generate_from_build
@@ -154,7 +155,7 @@ def hls_stage(build_dir: Path, golden: GoldenSet, info: dict, torch_layers, jobs
         hls = generate_from_build(build_dir)
         host = json.loads((hls / "manifest.json").read_text()).get("host") or []
         x = accelerator_inputs(golden.images, host)
-        res = csim(hls, x, jobs=jobs)
+        res = csim(hls, x, jobs=jobs, progress=progress)
     except (FileNotFoundError, IRError, RuntimeError) as e:  # no g++ / headers, or an IR the kernels cannot build
         return StageResult(name, False, str(e).splitlines()[0])
     dots = popcounts_to_dots(res.outputs, info["mw_last"])
@@ -220,7 +221,9 @@ def _float_tie_breaks(golden: GoldenSet, info: dict) -> int:
 
 def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, simulator: str = "verilator",
                   out_dir: str | os.PathLike | None = None, rtl_dir: str | os.PathLike | None = None,
-                  jobs: int = 1) -> list[StageResult]:
+                  jobs: int = 1, progress: bool = True) -> list[StageResult]:
+    """Every stage on the same ``n_images`` golden images -> BUILD/report/ (md, json, html); ``progress``: the
+    graph executions' and simulations' bars (they show only on a terminal anyway)."""
     build_dir = Path(build_dir)
     golden, info = load_golden(build_dir, n_images)
     n = len(golden)
@@ -258,11 +261,11 @@ def compare_build(build_dir: str | os.PathLike, n_images: int | None = 1000, sim
             stages.append(StageResult(name, False, f"{path.name} missing"))
             continue
         model_g = ModelWrapper(str(path)) if fname else _folded_model(build_dir)
-        stages.append(graph_stage(name, model_g, uint8, golden, torch_layers, names, info))
-    stages.append(hls_stage(build_dir, golden, info, torch_layers, jobs=jobs))
+        stages.append(graph_stage(name, model_g, uint8, golden, torch_layers, names, info, progress))
+    stages.append(hls_stage(build_dir, golden, info, torch_layers, jobs=jobs, progress=progress))
     if (Path(rtl_dir) if rtl_dir else build_dir / "rtl").is_dir():
         stages.append(rtl_stage(build_dir, golden, info, torch_layers, simulator, Path(rtl_dir) if rtl_dir else None,
-                                jobs=jobs))
+                                jobs=jobs, progress=progress))
     else:
         stages.append(StageResult("RTL sim", False, f"no rtl/: run `surge-hw rtl {build_dir}`"))
     stages.append(board_stage(build_dir, golden))

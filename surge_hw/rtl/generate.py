@@ -35,10 +35,11 @@ from .ir import (Accelerator, BinaryMVAU, IntegerMVAU, IRError, MaxPool, Sliding
                  bits_for)
 
 VERILOG_DIR = Path(__file__).parent / "verilog"
-BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "thresholding.v", "maxpool.v", "sliding_window.v", "axis_fifo.v",
-               "axis_dwc.v")
-# blocks that instantiate others (the MVAUs' output FIFO): what a bench or a lint run of one block compiles
-BLOCK_DEPENDS = {"mvau_binary": ("axis_fifo",), "mvau_int": ("axis_fifo",),
+BLOCK_FILES = ("mvau_binary.v", "mvau_int.v", "mvau_fold.v", "thresholding.v", "maxpool.v", "sliding_window.v",
+               "axis_fifo.v", "axis_dwc.v")
+# blocks that instantiate others (the MVAUs' fold sequencer and output FIFO): what a bench or a lint run of one
+# block compiles
+BLOCK_DEPENDS = {"mvau_binary": ("mvau_fold", "axis_fifo"), "mvau_int": ("mvau_fold", "axis_fifo"),
                  "accel_dma_shell": ("axis_frame_in", "axis_frame_out", "axis_fifo")}
 
 

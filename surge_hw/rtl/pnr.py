@@ -45,6 +45,7 @@ STAGES = {
     "part_slot": "partial-popcount register",
     "ge_q": "compare-bit register",
     "sf": "fold counter", "nf": "fold counter", "waddr": "weight address", "cf": "fold counter",
+    "credits": "output-FIFO credits", "fs_q": "input-buffer select",
     "mem": "FIFO memory", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer",
     "w_q_bank": "weight bank register", "w_m": "weight bank select register",
     "rows": "row buffer", "rdata": "row buffer read register", "dout": "output register", "filled": "row count",
@@ -234,10 +235,11 @@ def name_cell(cell: str, manifest: dict) -> str:
 
 
 def _register(rest: list) -> str:
-    """Register / memory name from the flattened cell-name tail yosys leaves (``acc_DFF_Q_3``, ``wmem.0.0``)."""
+    """Register / memory name from the flattened cell-name tail yosys leaves (``acc_DFF_Q_3``, ``wmem.0.0``);
+    generate blocks (``g_*``, ``genblk*``) and sub-module instances (``u_*``: the MVAUs' ``u_fold``) are skipped."""
     for part in rest:
         base = re.split(r"_(?:DFF|TRELLIS|LUT|CCU2C|DP16KD|PFUMX|L6MUX)|\$|\[", part)[0]
-        if base and not base.startswith(("g_", "genblk")):
+        if base and not base.startswith(("g_", "genblk", "u_")):
             return base
     return ""
 

@@ -385,6 +385,7 @@ def run_sweep(config: dict | str | os.PathLike, out_dir: str | os.PathLike, prog
 
 
 def _log(progress: bool, msg: str) -> None:
+    """A progress line (failures are printed to stderr whatever ``progress`` says)."""
     if progress:
         print(msg, flush=True)
 
@@ -402,7 +403,7 @@ def _run_in_process(todo, out_dir, cfg, session, progress, save_state):
                 raise
             except Exception as e:  # one broken cell must not lose the rest of a long sweep
                 session["failed"].append({"run": c.name, "error": f"{type(e).__name__}: {e}"})
-                _log(progress, f"[{i}/{len(todo)}] {c.name}: FAILED {type(e).__name__}: {e}")
+                print(f"[{i}/{len(todo)}] {c.name}: FAILED {type(e).__name__}: {e}", file=sys.stderr, flush=True)
                 save_state()
                 continue
             session["ran"].append(c.name)
@@ -455,8 +456,8 @@ def _run_subprocesses(todo, out_dir, cfg, session, progress, save_state):
                 else:
                     tail = (out_dir / "runs" / c.name / "train.log").read_text()[-1500:]
                     session["failed"].append({"run": c.name, "error": f"exit {proc.returncode}: {tail}"})
-                    _log(progress, f"[{done}/{len(todo)}] {c.name}: FAILED (exit {proc.returncode}), see "
-                                   f"{out_dir / 'runs' / c.name / 'train.log'}")
+                    print(f"[{done}/{len(todo)}] {c.name}: FAILED (exit {proc.returncode}), see "
+                          f"{out_dir / 'runs' / c.name / 'train.log'}", file=sys.stderr, flush=True)  # even without progress
                 save_state()
     finally:
         for c, proc, log, _ in running.values():

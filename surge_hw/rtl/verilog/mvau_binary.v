@@ -10,10 +10,8 @@
 // as FINN does, so the initiation interval is NF*SF cycles per vector.
 //
 // Flow control without a global stall: the pipeline never stops. Results enter a small output FIFO
-// (ODEPTH entries), and a fold group (the SF beats of one output beat) is only started when a FIFO
-// entry is free for its result (a credit counter: allocated when the group starts, returned when the
-// beat leaves). A stalled consumer therefore stops the *input* (registered credits), and no enable
-// fans out to every pipeline register (on ECP5 that net alone cost ~9 ns of routing).
+// (ODEPTH entries), and the fold sequencer (mvau_fold.v) only starts a fold group when an entry is free
+// for its result (credits), so a stalled consumer stops the *input*.
 //
 // Pipeline (valid bits travel with the data; the ROM/input registers load every cycle, the count
 // registers with their stage's valid bit):
@@ -80,16 +78,11 @@ module mvau_binary #(
 );
     localparam integer SF = MW / SIMD;
     localparam integer NF = MH / PE;
-    localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
     localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
     localparam integer WDEPTH = NF * SF;
     localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
-    localparam integer SF_M1 = SF - 1;
-    localparam integer NF_M1 = NF - 1;
     localparam integer WD_M1 = WDEPTH - 1;
-    localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
-    localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
-    localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
+    localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];  // W_SLICE's address copies count like waddr
 
     // W_BANK (with W_REG, a power of two below NF*SF): the weight ROM in banks, one more cycle (S1m)
     localparam integer BANKED = (W_REG != 0 && W_BANK > 0 && W_BANK < WDEPTH) ? 1 : 0;
@@ -146,73 +139,19 @@ module mvau_binary #(
     localparam integer LAT = SF + 3 + W_REG + BANKED + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
                              + ((THR_REG != 0 && N_THRES > 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
-    localparam integer CR_W = $clog2(ODEPTH + 1);
-    localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
 
-    // ---- S0: fold counters, credits, input select ------------------------------------------------
-    reg [SF_W-1:0] sf;
-    reg [NF_W-1:0] nf;
-    reg [WA_W-1:0] waddr;                       // nf*SF + sf, as a running counter
-    reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
-    wire group_start = (sf == {SF_W{1'b0}});
-    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
-    wire from_stream = (nf == {NF_W{1'b0}});
-    wire issue = may_go & (from_stream ? in_tvalid : 1'b1);
-    wire sf_last = (sf == SF_LAST);
-    wire nf_last = (nf == NF_LAST);
-    wire pop = out_tvalid & out_tready;
+    // ---- S0: fold counters, credits, input select (mvau_fold.v) ---------------------------------------
+    wire issue, group_start, sf_last;
+    wire [NF_W-1:0] nf;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [WA_W-1:0] waddr;                      // nf*SF + sf (W_SLICE: unused, the slices count their own copies)
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [SIMD-1:0] x_sel;
-
-    assign in_tready = may_go & from_stream;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            sf <= {SF_W{1'b0}};
-            nf <= {NF_W{1'b0}};
-            waddr <= {WA_W{1'b0}};
-        end else if (issue) begin
-            waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
-            if (sf_last) begin
-                sf <= {SF_W{1'b0}};
-                nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
-            end else begin
-                sf <= sf + 1'b1;
-            end
-        end
-    end
-    always @(posedge clk) begin
-        if (rst) credits <= CR_FULL;
-        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
-        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
-    end
-
-    generate
-        if (NF > 1) begin : g_ibuf
-            // the MW-bit input vector, kept during fold nf = 0 and replayed for nf > 0. ibuf[sf] is written
-            // on every nf = 0 cycle, not only on accepted beats: sf only moves on an accepted beat, so the
-            // last write at each sf is the accepted one. The write enable and the select are then "nf == 0"
-            // alone, registered once per IBUF_SLICE bits (kept apart: synthesis must not merge them) so no
-            // single net fans out to all SIMD bits; for SIMD = 784 that net was the critical path (7.5 ns of
-            // routing on ECP5).
-            localparam integer IBUF_SLICE = 64;
-            localparam integer NSL = (SIMD + IBUF_SLICE - 1) / IBUF_SLICE;
-            wire fs_next = rst | ((issue & sf_last) ? nf_last : from_stream);  // nf == 0 next cycle
-            (* keep = "true" *) reg [NSL-1:0] fs_q;
-            always @(posedge clk) fs_q <= {NSL{fs_next}};
-            genvar gs;
-            for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
-                localparam integer LO = gs * IBUF_SLICE;
-                localparam integer W = (LO + IBUF_SLICE <= SIMD) ? IBUF_SLICE : SIMD - LO;
-                reg [W-1:0] ibuf [0:SF-1];
-                always @(posedge clk) begin
-                    if (fs_q[gs]) ibuf[sf] <= in_tdata[LO +: W];
-                end
-                assign x_sel[LO +: W] = fs_q[gs] ? in_tdata[LO +: W] : ibuf[sf];
-            end
-        end else begin : g_no_ibuf
-            assign x_sel = in_tdata;
-        end
-    endgenerate
+    wire pop = out_tvalid & out_tready;
+    mvau_fold #(.SF(SF), .NF(NF), .BEAT_W(SIMD), .ODEPTH(ODEPTH)) u_fold (
+        .clk(clk), .rst(rst), .in_tdata(in_tdata), .in_tvalid(in_tvalid), .in_tready(in_tready), .pop(pop),
+        .issue(issue), .group_start(group_start), .sf_last(sf_last), .nf(nf), .waddr(waddr), .x_sel(x_sel)
+    );
 
     // ---- S1: weight ROM (registered read), input bits, control -----------------------------------
     wire [PE*SIMD-1:0] w_q;  // the ROM word (W_BANK: unused, the banks have their own, see g_wbank)

@@ -4,18 +4,17 @@
 //   acc[r] = sum_i (W[r, i] ? +x[i] : -x[i])      signed, ACC_W-bit two's complement (1 <-> +1, 0 <-> -1)
 //   out[r] = #{t : acc[r] >= T[r][t]}             signed compare (N_THRES > 0), else out[r] = acc[r]
 //
-// Folding, input buffer, pipeline and memories are those of mvau_binary.v; only the element width and the
-// arithmetic differ. SIMD input elements of IN_W bits per cycle (element s of a beat at [s*IN_W +: IN_W],
-// two's complement when IN_SIGNED, else unsigned), PE output neurons in parallel. One input vector arrives
+// Folding, input buffer (the fold sequencer, mvau_fold.v), pipeline and memories are those of
+// mvau_binary.v; only the element width and the arithmetic differ. SIMD input elements of IN_W bits per
+// cycle (element s of a beat at [s*IN_W +: IN_W], two's complement when IN_SIGNED, else unsigned), PE
+// output neurons in parallel. One input vector arrives
 // as SF = MW/SIMD beats and leaves as NF = MH/PE beats of PE*OUT_W bits (neuron nf*PE+p at
 // [p*OUT_W +: OUT_W]). Fold nf = 0 reads the stream and fills the input buffer; folds nf > 0 replay it,
 // so the initiation interval is NF*SF cycles per vector.
 //
 // Flow control without a global stall: the pipeline never stops. Results enter a small output FIFO
-// (ODEPTH entries), and a fold group (the SF beats of one output beat) is only started when a FIFO
-// entry is free for its result (a credit counter: allocated when the group starts, returned when the
-// beat leaves). A stalled consumer therefore stops the *input* (registered credits), and no enable
-// fans out to every pipeline register (on ECP5 that net alone cost ~9 ns of routing).
+// (ODEPTH entries), and the fold sequencer (mvau_fold.v) only starts a fold group when an entry is free
+// for its result (credits), so a stalled consumer stops the *input*.
 //
 // Pipeline (valid bits travel with the data; the data registers load every cycle):
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
@@ -61,22 +60,13 @@ module mvau_int #(
 );
     localparam integer SF = MW / SIMD;
     localparam integer NF = MH / PE;
-    localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
     localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
     localparam integer WDEPTH = NF * SF;
     localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
-    localparam integer SF_M1 = SF - 1;
-    localparam integer NF_M1 = NF - 1;
-    localparam integer WD_M1 = WDEPTH - 1;
-    localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
-    localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
-    localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
     localparam [0:0] SIGNED_IN = (IN_SIGNED != 0) ? 1'b1 : 1'b0;
     // cycles from a group's first beat to its result leaving the FIFO (see mvau_binary.v)
     localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
-    localparam integer CR_W = $clog2(ODEPTH + 1);
-    localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
 
     // sum over the SIMD elements of (w[s] ? +x[s] : -x[s]), at accumulator width
     function [ACC_W-1:0] bipolar_sum;
@@ -94,55 +84,16 @@ module mvau_int #(
         end
     endfunction
 
-    // ---- S0: fold counters, credits, input select ------------------------------------------------
-    reg [SF_W-1:0] sf;
-    reg [NF_W-1:0] nf;
-    reg [WA_W-1:0] waddr;                       // nf*SF + sf, as a running counter
-    reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
-    wire group_start = (sf == {SF_W{1'b0}});
-    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
-    wire from_stream = (nf == {NF_W{1'b0}});
-    wire issue = may_go & (from_stream ? in_tvalid : 1'b1);
-    wire sf_last = (sf == SF_LAST);
-    wire nf_last = (nf == NF_LAST);
-    wire pop = out_tvalid & out_tready;
+    // ---- S0: fold counters, credits, input select (mvau_fold.v) ---------------------------------------
+    wire issue, group_start, sf_last;
+    wire [NF_W-1:0] nf;
+    wire [WA_W-1:0] waddr;                      // nf*SF + sf
     wire [SIMD*IN_W-1:0] x_sel;
-
-    assign in_tready = may_go & from_stream;
-
-    always @(posedge clk) begin
-        if (rst) begin
-            sf <= {SF_W{1'b0}};
-            nf <= {NF_W{1'b0}};
-            waddr <= {WA_W{1'b0}};
-        end else if (issue) begin
-            waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
-            if (sf_last) begin
-                sf <= {SF_W{1'b0}};
-                nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
-            end else begin
-                sf <= sf + 1'b1;
-            end
-        end
-    end
-    always @(posedge clk) begin
-        if (rst) credits <= CR_FULL;
-        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
-        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
-    end
-
-    generate
-        if (NF > 1) begin : g_ibuf
-            // the MW-element input vector, kept during fold nf = 0 and replayed for nf > 0
-            reg [SIMD*IN_W-1:0] ibuf [0:SF-1];
-            always @(posedge clk) begin
-                if (issue & from_stream) ibuf[sf] <= in_tdata;
-            end
-            assign x_sel = from_stream ? in_tdata : ibuf[sf];
-        end else begin : g_no_ibuf
-            assign x_sel = in_tdata;
-        end
-    endgenerate
+    wire pop = out_tvalid & out_tready;
+    mvau_fold #(.SF(SF), .NF(NF), .BEAT_W(SIMD*IN_W), .ODEPTH(ODEPTH)) u_fold (
+        .clk(clk), .rst(rst), .in_tdata(in_tdata), .in_tvalid(in_tvalid), .in_tready(in_tready), .pop(pop),
+        .issue(issue), .group_start(group_start), .sf_last(sf_last), .nf(nf), .waddr(waddr), .x_sel(x_sel)
+    );
 
     // ---- S1: weight ROM (registered read), input elements, control -----------------------------------
     reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];

@@ -1,0 +1,106 @@
+// mvau_fold: the fold sequencer of both MVAUs (mvau_binary.v, mvau_int.v), their pipeline stage S0.
+//
+// One input vector arrives as SF beats of BEAT_W bits and is used NF times (NF neuron folds): during fold
+// nf = 0 the beats come from the stream and are kept in an input buffer, folds nf > 0 replay the buffer, so a
+// vector takes NF*SF cycles. Each cycle with `issue` high, one beat (x_sel) enters the MVAU's pipeline with its
+// place in the fold: sf (group_start: sf = 0, sf_last: sf = SF-1), nf, and the weight-ROM word waddr = nf*SF+sf.
+//
+// Flow control without a global stall: a fold group (the SF beats of one output beat) only starts when the
+// MVAU's output FIFO has an entry free for its result. `credits` counts the entries not promised to a group:
+// taken when a group starts, returned by `pop` (an output beat leaves the FIFO). A stalled consumer therefore
+// stops the *input*, and no enable fans out to the pipeline registers (on ECP5 that net alone cost ~9 ns of
+// routing).
+`default_nettype none
+
+module mvau_fold #(
+    parameter integer SF = 4,               // input beats per vector (MW / SIMD)
+    parameter integer NF = 2,               // neuron folds (MH / PE)
+    parameter integer BEAT_W = 4,           // bits of one input beat (SIMD x element width)
+    parameter integer ODEPTH = 2            // output-FIFO entries of the MVAU: the credits
+) (
+    input  wire                                              clk,
+    input  wire                                              rst,
+    input  wire [BEAT_W-1:0]                                 in_tdata,
+    input  wire                                              in_tvalid,
+    output wire                                              in_tready,
+    input  wire                                              pop,          // an output beat leaves
+    output wire                                              issue,        // a beat enters the pipeline
+    output wire                                              group_start,  // it is its group's first (sf = 0)
+    output wire                                              sf_last,      // it is its group's last
+    output reg  [((NF > 1) ? $clog2(NF) : 1)-1:0]            nf,           // its neuron fold
+    output reg  [((NF * SF > 1) ? $clog2(NF * SF) : 1)-1:0]  waddr,        // its weight word, nf*SF + sf
+    output wire [BEAT_W-1:0]                                 x_sel         // its input beat
+);
+    localparam integer SF_W = (SF > 1) ? $clog2(SF) : 1;
+    localparam integer NF_W = (NF > 1) ? $clog2(NF) : 1;
+    localparam integer WA_W = (NF * SF > 1) ? $clog2(NF * SF) : 1;
+    localparam integer SF_M1 = SF - 1;
+    localparam integer NF_M1 = NF - 1;
+    localparam integer WD_M1 = NF * SF - 1;
+    localparam [SF_W-1:0] SF_LAST = SF_M1[SF_W-1:0];
+    localparam [NF_W-1:0] NF_LAST = NF_M1[NF_W-1:0];
+    localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
+    localparam integer CR_W = $clog2(ODEPTH + 1);
+    localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
+
+    reg [SF_W-1:0] sf;
+    reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
+    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
+    wire from_stream = (nf == {NF_W{1'b0}});
+    wire nf_last = (nf == NF_LAST);
+
+    assign group_start = (sf == {SF_W{1'b0}});
+    assign sf_last = (sf == SF_LAST);
+    assign issue = may_go & (from_stream ? in_tvalid : 1'b1);
+    assign in_tready = may_go & from_stream;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            sf <= {SF_W{1'b0}};
+            nf <= {NF_W{1'b0}};
+            waddr <= {WA_W{1'b0}};
+        end else if (issue) begin
+            waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
+            if (sf_last) begin
+                sf <= {SF_W{1'b0}};
+                nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
+            end else begin
+                sf <= sf + 1'b1;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (rst) credits <= CR_FULL;
+        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
+        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
+    end
+
+    generate
+        if (NF > 1) begin : g_ibuf
+            // the input vector, kept during fold nf = 0 and replayed for nf > 0. ibuf[sf] is written on every
+            // nf = 0 cycle, not only on accepted beats: sf only moves on an accepted beat, so the last write at
+            // each sf is the accepted one. The write enable and the select are then "nf == 0" alone, registered
+            // once per IBUF_SLICE bits (kept apart: synthesis must not merge them) so no single net fans out to
+            // all BEAT_W bits; for a 784-bit beat that net was the critical path (7.5 ns of routing on ECP5).
+            localparam integer IBUF_SLICE = 64;
+            localparam integer NSL = (BEAT_W + IBUF_SLICE - 1) / IBUF_SLICE;
+            wire fs_next = rst | ((issue & sf_last) ? nf_last : from_stream);  // nf == 0 next cycle
+            (* keep = "true" *) reg [NSL-1:0] fs_q;
+            always @(posedge clk) fs_q <= {NSL{fs_next}};
+            genvar gs;
+            for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
+                localparam integer LO = gs * IBUF_SLICE;
+                localparam integer W = (LO + IBUF_SLICE <= BEAT_W) ? IBUF_SLICE : BEAT_W - LO;
+                reg [W-1:0] ibuf [0:SF-1];
+                always @(posedge clk) begin
+                    if (fs_q[gs]) ibuf[sf] <= in_tdata[LO +: W];
+                end
+                assign x_sel[LO +: W] = fs_q[gs] ? in_tdata[LO +: W] : ibuf[sf];
+            end
+        end else begin : g_no_ibuf
+            assign x_sel = in_tdata;
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire
