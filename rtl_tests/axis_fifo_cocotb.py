@@ -1,4 +1,5 @@
-"""cocotb bench for axis_fifo.v: order-preserving under gaps/stalls, 1 beat/cycle, holds exactly DEPTH (+1 with OUT_REG)."""
+"""cocotb bench for axis_fifo.v: order-preserving under gaps/stalls, 1 beat/cycle, holds exactly DEPTH (+1 with
+OUT_REG)."""
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
@@ -10,8 +11,10 @@ from axis_harness import check_stream, load_bench_data, start
 async def fifo_stream(dut):
     d = load_bench_data()
     # DEPTH=1 cannot push while full (ready is registered, no combinational ready path): 1 beat / 2 cycles;
-    # the output register adds capacity, not rate
-    ii = 1 if int(d["depth"]) > 1 else 2
+    # the output register adds capacity, not rate. IN_REG: a beat is popped two cycles after it is accepted,
+    # so DEPTH >= 3 keeps one beat per cycle and DEPTH 2 moves two beats every three cycles (no single interval)
+    depth, in_reg = int(d["depth"]), int(d.get("in_reg", 0))
+    ii = (1 if depth > 2 else None) if in_reg else (1 if depth > 1 else 2)
     await check_stream(dut, "s", "m", d["beats"], d["beats"], out_beats_per_vector=1, ii=ii, seed=int(d["seed"]))
 
 

@@ -10,7 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from surge_hw.rtl.generate import generate_rtl, mvau_pipeline, threshold_pipeline
+from surge_hw.rtl.generate import (LinkPlan, generate_rtl, link_dwc_params, link_fifo_params, mvau_pipeline,
+                                   threshold_pipeline)
 from surge_hw.rtl.ir import Accelerator, BinaryMVAU, IntegerMVAU, IRError, ThresholdLayer
 from surge_hw.rtl.pnr import name_cell, pnr_project
 
@@ -112,6 +113,22 @@ def test_pipeline_parameters_follow_the_folding():
     tfc_in = ThresholdLayer("t", 784, 8, 8, False, np.full((784, 1), 128))
     assert threshold_pipeline(cnv_in) == {"CMP_REG": 1} and threshold_pipeline(tfc_in) == {"CMP_REG": 0}
     assert threshold_pipeline(cnv_in, "none") == {"CMP_REG": 0}
+
+
+def test_link_fifo_parameters():
+    lfc_hidden = LinkPlan(1, [2, 1024], 4)  # MVAU_hls_0's 64-bit beats widened to the next layer's 1024
+    assert link_fifo_params(lfc_hidden, "auto") == {"WIDTH": 1024, "DEPTH": 4, "OUT_REG": 1, "LUTRAM": 1, "IN_REG": 1}
+    assert link_fifo_params(lfc_hidden, "none") == {"WIDTH": 1024, "DEPTH": 4, "OUT_REG": 0, "LUTRAM": 0}
+    # TFC's 784-bit packed link and narrow or 2-deep ones keep the direct write (their RTL as measured)
+    assert "IN_REG" not in link_fifo_params(LinkPlan(0, [64, 784], 4), "auto")
+    assert "IN_REG" not in link_fifo_params(LinkPlan(1, [64, 1024], 2), "auto")
+    big = link_fifo_params(LinkPlan(2, [16], 1024), "auto")  # 16 kbit: block RAM
+    assert big["LUTRAM"] == 0 and big["OUT_REG"] == 1 and "IN_REG" not in big
+    # width converters: registered ready when widening to 1024+ bits (LFC's hidden links), else as measured
+    assert link_dwc_params(2, 1024, "auto") == {"IN_W": 2, "OUT_W": 1024, "OUT_REG": 1}
+    assert link_dwc_params(2, 1024, "none") == {"IN_W": 2, "OUT_W": 1024}
+    assert link_dwc_params(64, 784, "auto") == {"IN_W": 64, "OUT_W": 784}  # TFC packed
+    assert link_dwc_params(1024, 16, "auto") == {"IN_W": 1024, "OUT_W": 16}  # narrowing: no register
 
 
 def test_pnr_rejects_bad_arguments(tmp_path):

@@ -233,13 +233,33 @@ FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (wit
 # block-RAM FIFO's 5.8 ns clock-to-out into the next input buffer set CNV's clock (256 x 18 bits, 10.0 ns)
 
 
+FIFO_IN_REG_BITS = 1024  # link FIFOs at least this wide (and >= 3 deep, for one beat per cycle) register their
+# input (IN_REG): the accept signal no longer drives the write enable of every memory bit (LFC's 1024-bit links
+# behind a width converter: converter count -> accept -> converter count set the clock, 10.1 ns; TFC's 784-bit
+# packed link reached 126.6 MHz without it)
+
+
 def link_fifo_params(link, pipeline: str) -> dict:
     """``axis_fifo`` parameters of a link. ``auto`` registers the FIFO's output (OUT_REG) and keeps a small
     FIFO in LUT RAM (LUTRAM): its asynchronous read then ends in a flip-flop, not in the next layer's input
     buffer. LFC's critical path was that FIFO -> the last MVAU's input buffer (97.1 MHz); with OUT_REG alone
-    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json."""
+    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json. A wide FIFO
+    also registers its input (IN_REG, ``FIFO_IN_REG_BITS``)."""
     width, depth, on = link.widths[-1], link.fifo_depth, pipeline == "auto"
-    return dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
+    params = dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
+    if on and width >= FIFO_IN_REG_BITS and depth >= 3:
+        params["IN_REG"] = 1  # only where it is on: every other design's RTL stays as it was measured
+    return params
+
+
+def link_dwc_params(in_w: int, out_w: int, pipeline: str) -> dict:
+    """``axis_dwc`` parameters. ``auto`` gives a converter that widens to ``FIFO_IN_REG_BITS`` or more its output
+    register (OUT_REG: registered ready, the consumer's ready no longer runs through it into the producer; LFC's
+    2 -> 1024-bit link set the clock without it). Narrower ones keep the RTL they were measured with."""
+    params = dict(IN_W=in_w, OUT_W=out_w)
+    if pipeline == "auto" and out_w > in_w and out_w >= FIFO_IN_REG_BITS:
+        params["OUT_REG"] = 1
+    return params
 
 
 # ---- one planner per block kind: (module, params, memories, style) -------------------------------------
@@ -575,7 +595,8 @@ def render_top(project: RTLProject) -> str:
                 continue
             dst = f"link{i}_dwc{k}"
             body.append(_stream_wires(dst, w))
-            body.append(_axis_inst("axis_dwc", f"{dst}_i", dict(IN_W=prev_w, OUT_W=w), src, dst))
+            body.append(_axis_inst("axis_dwc", f"{dst}_i", link_dwc_params(prev_w, w, project.accel.pipeline),
+                                   src, dst))
             src = dst
         dst = f"link{i}_fifo"
         body.append(_stream_wires(dst, link.widths[-1]))

@@ -2,11 +2,17 @@
 // StreamingDataWidthConverter). Elements are packed LSB-first: when widening, the first input beat
 // lands in the output's least significant bits; when narrowing, the input's least significant
 // OUT_W bits leave first. Equal widths pass straight through (no register).
+// OUT_REG=1 (widening only): a completed output beat moves into an output register, and s_tready comes from
+// the converter's own registers instead of passing m_tready through. Without it the consumer's ready ran
+// through the converter into the producer's handshake: LFC's 2 -> 1024-bit link (converter count -> ready ->
+// the MVAU's output FIFO -> its count, 9.7 ns, 6.3 of it routing across the die) set the clock. Same rate (the
+// next beat is collected while one waits), one more cycle of latency, OUT_W more flip-flops.
 `default_nettype none
 
 module axis_dwc #(
     parameter integer IN_W = 8,
-    parameter integer OUT_W = 16
+    parameter integer OUT_W = 16,
+    parameter integer OUT_REG = 0
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -28,16 +34,42 @@ module axis_dwc #(
             reg [CW-1:0] count;
             wire full = (count == C_FULL);
             wire take = s_tvalid & s_tready;
-            assign s_tready = ~full | m_tready;
-            assign m_tvalid = full;
-            assign m_tdata = sr;
             always @(posedge clk) begin
                 if (take) sr <= {s_tdata, sr[OUT_W-1:IN_W]};
             end
-            always @(posedge clk) begin
-                if (rst) count <= {CW{1'b0}};
-                else if (full & m_tready) count <= take ? C_ONE : {CW{1'b0}};
-                else if (take) count <= count + 1'b1;
+            if (OUT_REG != 0) begin : g_out_reg
+                // sr holds a completed beat (full) only while the output register is still occupied
+                reg [OUT_W-1:0] out_q;
+                reg out_v;
+                wire out_free = ~out_v | m_tready;           // the output register can load this cycle
+                wire done = take & (count == C_FULL - C_ONE);  // the beat that completes sr arrives
+                wire move = (done | full) & out_free;        // sr (with that beat) -> the output register
+                assign s_tready = ~full;
+                assign m_tvalid = out_v;
+                assign m_tdata = out_q;
+                always @(posedge clk) begin
+                    if (move) out_q <= full ? sr : {s_tdata, sr[OUT_W-1:IN_W]};
+                end
+                always @(posedge clk) begin
+                    if (rst) begin
+                        out_v <= 1'b0;
+                        count <= {CW{1'b0}};
+                    end else begin
+                        if (move) out_v <= 1'b1;
+                        else if (m_tready) out_v <= 1'b0;
+                        if (move) count <= {CW{1'b0}};  // full: no take this cycle (s_tready low)
+                        else if (take) count <= count + 1'b1;
+                    end
+                end
+            end else begin : g_direct
+                assign s_tready = ~full | m_tready;
+                assign m_tvalid = full;
+                assign m_tdata = sr;
+                always @(posedge clk) begin
+                    if (rst) count <= {CW{1'b0}};
+                    else if (full & m_tready) count <= take ? C_ONE : {CW{1'b0}};
+                    else if (take) count <= count + 1'b1;
+                end
             end
         end else if (OUT_W < IN_W) begin : g_down
             // hold one input beat, emit its K slices lowest first

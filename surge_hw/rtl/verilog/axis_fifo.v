@@ -10,13 +10,20 @@
 // LUTRAM=1 asks synthesis for distributed (LUT) RAM: with OUT_REG, yosys would otherwise fold the output
 // register into a block RAM's synchronous read and the RAM's clock-to-out (5.8 ns on ECP5) would again end in
 // the consumer's logic (LFC: 98.7 MHz). The generator sets it for small FIFOs only.
+// IN_REG=1 registers the input before the memory write, for wide FIFOs: the beat is counted when it is
+// accepted (s_tready still falls after exactly DEPTH beats) and written one cycle later from a register that
+// loads every cycle, so the write enable of the WIDTH-bit memory comes from a flip-flop. Without it the
+// accept signal (s_tvalid & ~full) drove that enable over the die, and synthesis shares it with the producer's
+// own handshake logic: LFC's 1024-bit link behind a width converter then set the clock (converter count ->
+// accept, 3.6 ns away beside the memory -> converter count, 10.1 ns). One more cycle of latency, same rate.
 `default_nettype none
 
 module axis_fifo #(
     parameter integer WIDTH = 8,
     parameter integer DEPTH = 32,
     parameter integer OUT_REG = 0,
-    parameter integer LUTRAM = 0
+    parameter integer LUTRAM = 0,
+    parameter integer IN_REG = 0
 ) (
     input  wire             clk,
     input  wire             rst,
@@ -38,23 +45,42 @@ module axis_fifo #(
     reg [CW-1:0] count;
     reg full_q, empty_q;
 
-    wire push = s_tvalid & ~full_q;
-    wire pop;  // a beat leaves the memory
+    wire push = s_tvalid & ~full_q;  // a beat is accepted (counted against DEPTH)
+    wire pop;                        // a beat leaves the memory
+    wire wr;                         // a beat is written into the memory (IN_REG: one cycle after push)
+    wire [WIDTH-1:0] wr_data;
 
     assign s_tready = ~full_q;
+
+    generate
+        if (IN_REG != 0) begin : g_in_reg
+            reg [WIDTH-1:0] in_q;
+            reg in_v;
+            always @(posedge clk) in_q <= s_tdata;  // every cycle: no enable fans out over the WIDTH bits
+            always @(posedge clk) begin
+                if (rst) in_v <= 1'b0;
+                else in_v <= push;
+            end
+            assign wr = in_v;
+            assign wr_data = in_q;
+        end else begin : g_in_direct
+            assign wr = push;
+            assign wr_data = s_tdata;
+        end
+    endgenerate
 
     wire [WIDTH-1:0] rd_data;
     generate
         if (LUTRAM != 0) begin : g_lutram
             (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
             always @(posedge clk) begin
-                if (push) mem[wr_ptr] <= s_tdata;
+                if (wr) mem[wr_ptr] <= wr_data;
             end
             assign rd_data = mem[rd_ptr];
         end else begin : g_ram
             reg [WIDTH-1:0] mem [0:DEPTH-1];
             always @(posedge clk) begin
-                if (push) mem[wr_ptr] <= s_tdata;
+                if (wr) mem[wr_ptr] <= wr_data;
             end
             assign rd_data = mem[rd_ptr];
         end
@@ -80,27 +106,48 @@ module axis_fifo #(
         end
     endgenerate
 
+    // count: beats accepted and not yet popped (full_q); the read side sees a beat once it is written (empty_q)
     always @(posedge clk) begin
         if (rst) begin
             wr_ptr <= {AW{1'b0}};
             rd_ptr <= {AW{1'b0}};
             count <= {CW{1'b0}};
             full_q <= 1'b0;
-            empty_q <= 1'b1;
         end else begin
-            if (push) wr_ptr <= (wr_ptr == A_LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
+            if (wr) wr_ptr <= (wr_ptr == A_LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
             if (pop) rd_ptr <= (rd_ptr == A_LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
             if (push & ~pop) begin
                 count <= count + 1'b1;
                 full_q <= (count == C_FULL - 1'b1);
-                empty_q <= 1'b0;
             end else if (pop & ~push) begin
                 count <= count - 1'b1;
                 full_q <= 1'b0;
-                empty_q <= (count == C_ONE);
             end
         end
     end
+    generate
+        if (IN_REG != 0) begin : g_avail
+            reg [CW-1:0] avail;  // beats written and not yet popped
+            always @(posedge clk) begin
+                if (rst) begin
+                    avail <= {CW{1'b0}};
+                    empty_q <= 1'b1;
+                end else if (wr & ~pop) begin
+                    avail <= avail + 1'b1;
+                    empty_q <= 1'b0;
+                end else if (pop & ~wr) begin
+                    avail <= avail - 1'b1;
+                    empty_q <= (avail == C_ONE);
+                end
+            end
+        end else begin : g_count_empty
+            always @(posedge clk) begin
+                if (rst) empty_q <= 1'b1;
+                else if (push & ~pop) empty_q <= 1'b0;
+                else if (pop & ~push) empty_q <= (count == C_ONE);
+            end
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire
