@@ -28,7 +28,7 @@ from surge_hw.rtl.pnr import pnr_project
 from surge_hw.rtl.stage import load_ir
 
 KEEP = ("fmax_mhz", "fmax_mhz_worst", "fmax_mhz_best", "meets_target", "critical_path", "utilization",
-        "device", "package", "speed_grade", "freq_target_mhz", "synth_s", "tools")
+        "device", "package", "speed_grade", "freq_target_mhz", "nextpnr_options", "synth_s", "tools")
 STAGE_PARAMS = ("SIMD", "PE", "W_REG", "W_BANK", "W_SLICE", "POP_CHUNK", "SUM_GROUP", "SUM_REG", "THR_REG", "CMP_REG",
                 "N_THRES")
 

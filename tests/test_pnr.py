@@ -35,7 +35,7 @@ def pnr_result(tmp_path_factory):
     root = tmp_path_factory.mktemp("pnr")
     project = generate_rtl(tiny_accel("auto"), root / "rtl")
     return project, pnr_project(project, root / "pnr", device="LFE5U-25F", package="CABGA256", seeds=2,
-                                progress=False, ebr_outreg=True), root / "pnr"
+                                progress=False, ebr_outreg=True, placer_timing_weight=40), root / "pnr"
 
 
 def test_pnr_measures_fmax_and_writes_bitstream(pnr_result):
@@ -45,6 +45,7 @@ def test_pnr_measures_fmax_and_writes_bitstream(pnr_result):
     assert len(res["fmax_mhz"]) == 2 and all(20 < f < 500 for f in res["fmax_mhz"])
     assert res["fmax_mhz_worst"] == min(res["fmax_mhz"]) and res["fmax_mhz_best"] == max(res["fmax_mhz"])
     assert res["meets_target"] == (res["fmax_mhz_worst"] >= 100)
+    assert res["nextpnr_options"] == ["--placer-heap-timingweight", "40"]  # nextpnr ran with it (it rejects unknowns)
     u = res["utilization"]
     assert u["lut4"] > 50 and u["ff"] > 50 and u["device_totals"]["TRELLIS_COMB"] == 24288  # LFE5U-25F
     reg = res["ebr_output_registers"]  # the netlist pass ran (rtl_tests/test_ecp5_netlist.py checks what it does)
@@ -136,6 +137,8 @@ def test_pnr_rejects_bad_arguments(tmp_path):
         pnr_project(tmp_path, tmp_path / "pnr", device="XC7Z020")
     with pytest.raises(ValueError, match="speed grade"):
         pnr_project(tmp_path, tmp_path / "pnr", speed=5)
+    with pytest.raises(ValueError, match="--placer-timing-weight must be >= 1, got 0"):
+        pnr_project(tmp_path, tmp_path / "pnr", placer_timing_weight=0)
     with pytest.raises(FileNotFoundError, match="run `surge-hw rtl BUILD_DIR` first"):
         pnr_project(tmp_path, tmp_path / "pnr")
     assert not (tmp_path / "pnr").exists()

@@ -90,7 +90,7 @@ def load_ir(build_dir: str | os.PathLike) -> Accelerator:
 
 def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", package: str = "CABGA381",
                    speed: int = 6, freq_mhz: float = 100.0, seeds: int = 3, jobs: int | None = None,
-                   ebr_outreg: bool = False, progress: bool = True) -> dict:
+                   ebr_outreg: bool = False, progress: bool = True, placer_timing_weight: int | None = None) -> dict:
     """Open place-and-route of BUILD/rtl (see :func:`surge_hw.rtl.pnr.pnr_project`) -> BUILD/pnr/pnr.json."""
     from .pnr import pnr_project
 
@@ -98,7 +98,8 @@ def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", pack
     if not (build_dir / RTL_DIR / "manifest.json").is_file():
         raise FileNotFoundError(f"{build_dir / RTL_DIR} not found: run `surge-hw rtl {build_dir}` first")
     res = pnr_project(build_dir / RTL_DIR, build_dir / PNR_DIR, device=device, package=package, speed=speed,
-                      freq_mhz=freq_mhz, seeds=seeds, jobs=jobs, ebr_outreg=ebr_outreg, progress=progress)
+                      freq_mhz=freq_mhz, seeds=seeds, jobs=jobs, ebr_outreg=ebr_outreg, progress=progress,
+                      placer_timing_weight=placer_timing_weight)
     est_path = build_dir / "estimates.json"
     est = json.loads(est_path.read_text()) if est_path.is_file() else None
     lines = pnr_summary_lines(res, est)
