@@ -233,10 +233,11 @@ FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (wit
 # block-RAM FIFO's 5.8 ns clock-to-out into the next input buffer set CNV's clock (256 x 18 bits, 10.0 ns)
 
 
-FIFO_IN_REG_BITS = 1024  # link FIFOs at least this wide (and >= 3 deep, for one beat per cycle) register their
-# input (IN_REG): the accept signal no longer drives the write enable of every memory bit (LFC's 1024-bit links
-# behind a width converter: converter count -> accept -> converter count set the clock, 10.1 ns; TFC's 784-bit
-# packed link reached 126.6 MHz without it)
+WIDE_LINK_BITS = 1024  # links at least this wide get a registered handshake: the FIFO registers its input (IN_REG,
+# when >= 3 deep, for one beat per cycle), so the accept signal no longer drives the write enable of every memory
+# bit, and a width converter widening to it registers its output (OUT_REG). LFC's 1024-bit links: converter count
+# -> accept -> converter count set the clock (10.1 ns), then converter count -> ready -> the MVAU's output FIFO
+# (9.7 ns); TFC's 784-bit packed link reached 126.6 MHz without them
 
 
 def link_fifo_params(link, pipeline: str) -> dict:
@@ -244,20 +245,20 @@ def link_fifo_params(link, pipeline: str) -> dict:
     FIFO in LUT RAM (LUTRAM): its asynchronous read then ends in a flip-flop, not in the next layer's input
     buffer. LFC's critical path was that FIFO -> the last MVAU's input buffer (97.1 MHz); with OUT_REG alone
     yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json. A wide FIFO
-    also registers its input (IN_REG, ``FIFO_IN_REG_BITS``)."""
+    also registers its input (IN_REG, ``WIDE_LINK_BITS``)."""
     width, depth, on = link.widths[-1], link.fifo_depth, pipeline == "auto"
     params = dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
-    if on and width >= FIFO_IN_REG_BITS and depth >= 3:
+    if on and width >= WIDE_LINK_BITS and depth >= 3:
         params["IN_REG"] = 1  # only where it is on: every other design's RTL stays as it was measured
     return params
 
 
 def link_dwc_params(in_w: int, out_w: int, pipeline: str) -> dict:
-    """``axis_dwc`` parameters. ``auto`` gives a converter that widens to ``FIFO_IN_REG_BITS`` or more its output
-    register (OUT_REG: registered ready, the consumer's ready no longer runs through it into the producer; LFC's
-    2 -> 1024-bit link set the clock without it). Narrower ones keep the RTL they were measured with."""
+    """``axis_dwc`` parameters. ``auto`` gives a converter that widens to ``WIDE_LINK_BITS`` or more its output
+    register (OUT_REG: registered ready, the consumer's ready no longer runs through it into the producer).
+    Narrower ones keep the RTL they were measured with."""
     params = dict(IN_W=in_w, OUT_W=out_w)
-    if pipeline == "auto" and out_w > in_w and out_w >= FIFO_IN_REG_BITS:
+    if pipeline == "auto" and out_w > in_w and out_w >= WIDE_LINK_BITS:
         params["OUT_REG"] = 1
     return params
 

@@ -6,7 +6,8 @@
 // the converter's own registers instead of passing m_tready through. Without it the consumer's ready ran
 // through the converter into the producer's handshake: LFC's 2 -> 1024-bit link (converter count -> ready ->
 // the MVAU's output FIFO -> its count, 9.7 ns, 6.3 of it routing across the die) set the clock. Same rate (the
-// next beat is collected while one waits), one more cycle of latency, OUT_W more flip-flops.
+// next beat is collected while one waits) and no added latency (the register loads on the edge that
+// completes the beat), OUT_W more flip-flops.
 `default_nettype none
 
 module axis_dwc #(
