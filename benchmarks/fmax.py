@@ -4,8 +4,10 @@
 For each ``NAME=BUILD_DIR`` (a `surge-hw build` + `surge-hw rtl` directory) the Verilog is regenerated from the
 build's IR with ``pipeline="none"`` and ``pipeline="auto"`` and placed and routed with the open ECP5 flow (yosys
 synth_ecp5 + nextpnr-ecp5, LFE5U-85F CABGA381, speed 6, ``--freq 100``), ``--seeds`` seeds each. Per variant:
-Fmax per seed and the worst, LUT4/FF/EBR, the critical path by layer and stage, the II (analytic, FINN's
-estimate, and the RTL simulation's if BUILD/rtlsim.json exists) and the images/s at the worst measured Fmax.
+Fmax per seed and the worst, LUT4/FF/EBR, the critical path by layer and stage, what the block-RAM
+output-register pass moved (``ebr_output_registers``: on by default since 2026-12-07, absent in older runs),
+the II (analytic, FINN's estimate, and the RTL simulation's if BUILD/rtlsim.json exists) and the images/s at
+the worst measured Fmax.
 ``--first-mvau-only`` also places the first MVAU alone, which isolates its own critical path. Results are merged
 into ``--out`` (one JSON, keyed by NAME, a model's other variants kept), so models and variants can be run one
 at a time.
@@ -28,7 +30,8 @@ from surge_hw.rtl.pnr import pnr_project
 from surge_hw.rtl.stage import load_ir
 
 KEEP = ("fmax_mhz", "fmax_mhz_worst", "fmax_mhz_best", "meets_target", "critical_path", "utilization",
-        "device", "package", "speed_grade", "freq_target_mhz", "nextpnr_options", "synth_s", "tools")
+        "device", "package", "speed_grade", "freq_target_mhz", "nextpnr_options", "ebr_output_registers", "synth_s",
+        "tools")
 STAGE_PARAMS = ("SIMD", "PE", "W_REG", "W_BANK", "W_SLICE", "POP_CHUNK", "SUM_GROUP", "SUM_REG", "THR_REG", "CMP_REG",
                 "N_THRES")
 

@@ -114,7 +114,8 @@ def _cells(netlist: dict, kind: str) -> dict:
 def test_pass_moves_the_weight_register_into_the_block_ram(netlists):
     _, _, _, _, before, after, stats = netlists
     assert len(_cells(before, "DP16KD")) == 1, "the 18 kbit ROM should map to one block RAM"
-    assert stats.to_dict() == {"absorbed_ebr": 1, "absorbed_ff": 18, "kept_ebr": 0, "kept_because": {}}
+    assert stats.to_dict() == {"absorbed_ebr": 1, "absorbed_ports": 1, "absorbed_ff": 18, "kept_ebr": 0,
+                               "kept_because": {}}
     ram = next(iter(_cells(after, "DP16KD").values()))
     assert ram["parameters"]["REGMODE_A"] == "OUTREG" and ram["connections"]["OCEA"] == ["1"]
     assert len(_cells(before, "TRELLIS_FF")) - len(_cells(after, "TRELLIS_FF")) == 18
@@ -138,20 +139,32 @@ def test_gate_level_netlists_before_and_after_are_bit_exact(netlists):
         _simulate(work, "wrong", wrong, layer, x, y, yosys)
 
 
-def _toy(ff_params: dict, ff_extra: dict | None = None, width: int = 18, second_load: bool = False) -> dict:
-    """A hand-made netlist: one DP16KD read on port A (bits 100..), each output into one TRELLIS_FF."""
+def _toy(ff_params: dict, ff_extra: dict | None = None, width: int = 18, second_load: bool = False,
+         sides: str = "A", enables: tuple | None = None) -> dict:
+    """A hand-made netlist: one DP16KD read on ``sides`` (2 bits each, nets 100.. for A, 110.. for B), each
+    output bit into one TRELLIS_FF (``enables``: the CE net of each flip-flop, in order)."""
+    conns, dirs = {}, {}
+    for side in "AB":
+        dirs.update({**{f"DO{side}{i}": "output" for i in range(18)}, f"CLK{side}": "input", f"RST{side}": "input",
+                     f"OCE{side}": "input"})
+        conns.update({f"CLK{side}": [2], f"RST{side}": ["0"], f"OCE{side}": ["0"]})
     cells = {"ram": {"type": "DP16KD", "parameters": {"DATA_WIDTH_A": format(width, "032b"),
-                                                      "DATA_WIDTH_B": format(width, "032b"), "REGMODE_A": "NOREG"},
-                     "port_directions": {**{f"DOA{i}": "output" for i in range(18)}, "CLKA": "input",
-                                         "RSTA": "input", "OCEA": "input"},
-                     "connections": {**{f"DOA{i}": [100 + i] for i in range(2)}, "CLKA": [2], "RSTA": ["0"],
-                                     "OCEA": ["0"]}}}
-    for i in range(2):
-        cells[f"w_r_{i}"] = {"type": "TRELLIS_FF", "parameters": dict(ff_params),
-                             "port_directions": {"CLK": "input", "DI": "input", "LSR": "input", "CE": "input",
-                                                 "Q": "output"},
-                             "connections": {"CLK": [2], "DI": [100 + i], "LSR": ["0"], "Q": [200 + i],
-                                             **(ff_extra or {})}}
+                                                      "DATA_WIDTH_B": format(width, "032b"), "REGMODE_A": "NOREG",
+                                                      "REGMODE_B": "NOREG"},
+                     "port_directions": dirs, "connections": conns}}
+    k = 0
+    for side in sides:
+        base = 100 if side == "A" else 110
+        for i in range(2):
+            conns[f"DO{side}{i}"] = [base + i]
+            extra = dict(ff_extra or {})
+            if enables is not None:
+                extra["CE"] = [enables[k]]
+            cells[f"w_r_{side}{i}"] = {
+                "type": "TRELLIS_FF", "parameters": dict(ff_params),
+                "port_directions": {"CLK": "input", "DI": "input", "LSR": "input", "CE": "input", "Q": "output"},
+                "connections": {"CLK": [2], "DI": [base + i], "LSR": ["0"], "Q": [base + 100 + i], **extra}}
+            k += 1
     if second_load:
         cells["lut"] = {"type": "LUT4", "parameters": {}, "port_directions": {"A": "input", "Z": "output"},
                         "connections": {"A": [100], "Z": [300]}}
@@ -160,24 +173,88 @@ def _toy(ff_params: dict, ff_extra: dict | None = None, width: int = 18, second_
 
 
 @pytest.mark.parametrize("case, reason", [
-    (dict(ff_params={"CEMUX": "CE"}, ff_extra={"CE": [7]}), "register with an enable or reset"),
-    (dict(ff_params={"CEMUX": "1 "}, ff_extra={"LSR": [8]}), "register with an enable or reset"),
+    (dict(ff_params={"CEMUX": "1 "}, ff_extra={"LSR": [8]}), "register with a reset"),
+    (dict(ff_params={"CEMUX": "1 ", "REGSET": "SET"}), "register that starts at 1"),
+    (dict(ff_params={"CEMUX": "INV"}, ff_extra={"CE": [7]}), "register with an inverted or constant enable"),
+    (dict(ff_params={"CEMUX": "CE"}, enables=(7, 8)), "registers with different enables"),
     (dict(ff_params={"CEMUX": "1 "}, ff_extra={"CLK": [9]}), "register on another clock"),
-    (dict(ff_params={"CEMUX": "1 "}, second_load=True), "read data with other loads"),
-    (dict(ff_params={"CEMUX": "1 "}, width=36), "36-bit mode"),
+    (dict(ff_params={"CEMUX": "1 "}, second_load=True), "read data into logic, not only a register"),
 ])
 def test_pass_leaves_what_it_cannot_prove_alone(case, reason):
     net = _toy(**case)
     original = copy.deepcopy(net)
     stats = AbsorbEbrOutputRegisters().apply(net)
-    assert stats.to_dict() == {"absorbed_ebr": 0, "absorbed_ff": 0, "kept_ebr": 1, "kept_because": {reason: 1}}
+    assert stats.to_dict() == {"absorbed_ebr": 0, "absorbed_ports": 0, "absorbed_ff": 0, "kept_ebr": 1,
+                               "kept_because": {reason: 1}}
     assert net == original
 
 
 def test_pass_on_the_toy_netlist_rewires_the_flip_flop_outputs():
     net = _toy({"CEMUX": "1 "})
     stats = AbsorbEbrOutputRegisters().apply(net)
-    assert (stats.absorbed_ebr, stats.absorbed_ff) == (1, 2)
+    assert (stats.absorbed_ebr, stats.absorbed_ports, stats.absorbed_ff) == (1, 1, 2)
     cells = net["modules"]["top"]["cells"]
     assert set(cells) == {"ram"}
-    assert [cells["ram"]["connections"][f"DOA{i}"] for i in range(2)] == [[200], [201]]
+    ram = cells["ram"]
+    assert [ram["connections"][f"DOA{i}"] for i in range(2)] == [[200], [201]]
+    assert ram["parameters"]["REGMODE_A"] == "OUTREG" and ram["connections"]["OCEA"] == ["1"]
+    assert ram["parameters"]["REGMODE_B"] == "NOREG" and ram["connections"]["OCEB"] == ["0"]
+
+
+def test_pass_gives_the_output_register_the_flip_flops_enable():
+    """Registers loaded under one enable (a sliding window's `dout` under `adv`) -> OCE is that enable."""
+    net = _toy({"CEMUX": "CE"}, enables=(7, 7))
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert (stats.absorbed_ports, stats.absorbed_ff) == (1, 2)
+    assert net["modules"]["top"]["cells"]["ram"]["connections"]["OCEA"] == [7]
+
+
+def test_pass_absorbs_both_read_ports_of_one_ram():
+    """yosys reads a ROM word wider than 18 bits through both 18-bit ports of one RAM: each port is planned
+    on its own, and a port that cannot be absorbed does not stop the other."""
+    net = _toy({"CEMUX": "CE"}, sides="AB", enables=(7, 7, 8, 8))
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert stats.to_dict() == {"absorbed_ebr": 1, "absorbed_ports": 2, "absorbed_ff": 4, "kept_ebr": 0,
+                               "kept_because": {}}
+    ram = net["modules"]["top"]["cells"]["ram"]
+    assert (ram["connections"]["OCEA"], ram["connections"]["OCEB"]) == ([7], [8])
+    assert [ram["connections"][f"DOB{i}"] for i in range(2)] == [[210], [211]]
+
+    net = _toy({"CEMUX": "CE"}, sides="AB", enables=(7, 7, 8, 9))
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert stats.to_dict() == {"absorbed_ebr": 1, "absorbed_ports": 1, "absorbed_ff": 2, "kept_ebr": 0,
+                               "kept_because": {"registers with different enables": 1}}
+    assert net["modules"]["top"]["cells"]["ram"]["parameters"]["REGMODE_B"] == "NOREG"
+
+
+def test_pass_absorbs_a_36_bit_read_through_both_pin_groups():
+    """Pseudo-dual-port (36-bit) mode: one read port (B) whose word comes out on DOA and DOB -> one plan that
+    sets both REGMODEs and both OCEs; refused when the two ports are on different clocks."""
+    net = _toy({"CEMUX": "CE"}, width=36, sides="AB", enables=(7, 7, 7, 7))
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert stats.to_dict() == {"absorbed_ebr": 1, "absorbed_ports": 1, "absorbed_ff": 4, "kept_ebr": 0,
+                               "kept_because": {}}
+    ram = net["modules"]["top"]["cells"]["ram"]
+    assert ram["parameters"]["REGMODE_A"] == ram["parameters"]["REGMODE_B"] == "OUTREG"
+    assert ram["connections"]["OCEA"] == ram["connections"]["OCEB"] == [7]
+
+    net = _toy({"CEMUX": "CE"}, width=36, sides="AB", enables=(7, 7, 7, 7))
+    net["modules"]["top"]["cells"]["ram"]["connections"]["CLKA"] = [9]
+    original = copy.deepcopy(net)
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert stats.to_dict()["kept_because"] == {"36-bit mode on two clocks": 1} and net == original
+
+
+def test_pass_clocks_the_idle_write_port_of_a_36_bit_rom():
+    """yosys maps a 36-bit ROM with the write port's clock tied to 0 and its enable off: the pass gives CLKA the
+    read clock (CEA = 0 still writes nothing), so the DOA pins' output register is clocked whichever port's
+    register they go through."""
+    net = _toy({"CEMUX": "CE"}, width=36, sides="AB", enables=(7, 7, 7, 7))
+    conns = net["modules"]["top"]["cells"]["ram"]["connections"]
+    conns.update({"CLKA": ["0"], "CEA": ["0"]})
+    stats = AbsorbEbrOutputRegisters().apply(net)
+    assert (stats.absorbed_ports, stats.absorbed_ff) == (1, 4)
+    assert conns["CLKA"] == conns["CLKB"] == [2] and conns["CEA"] == ["0"]
+    conns_on = _toy({"CEMUX": "CE"}, width=36, sides="AB", enables=(7, 7, 7, 7))
+    conns_on["modules"]["top"]["cells"]["ram"]["connections"].update({"CLKA": ["0"], "CEA": ["1"]})
+    assert AbsorbEbrOutputRegisters().apply(conns_on).to_dict()["kept_because"] == {"36-bit mode on two clocks": 1}

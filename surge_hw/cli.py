@@ -247,7 +247,8 @@ def cmd_pnr(args) -> int:
 
     res = pnr_from_build(args.build_dir, device=args.device, package=args.package, speed=args.speed,
                          freq_mhz=args.freq, seeds=args.seeds, jobs=args.jobs, ebr_outreg=args.ebr_outreg,
-                         progress=not args.no_progress, placer_timing_weight=args.placer_timing_weight)
+                         progress=not args.no_progress, placer_timing_weight=args.placer_timing_weight,
+                         timeout_s=args.timeout_min * 60)
     return 0 if res["meets_target"] or not args.fail_on_timing else 1
 
 
@@ -556,14 +557,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--seeds", type=positive_int, default=3, help="placement seeds; the worst Fmax is reported")
     q.add_argument("--jobs", type=positive_int, default=None, help="seeds placed in parallel (default: one per core)")
     q.add_argument("--fail-on-timing", action="store_true", help="exit 1 when a seed misses --freq")
-    q.add_argument("--ebr-outreg", action="store_true",
-                   help="move flip-flops that re-register block-RAM read data into the RAMs' output registers "
-                        "(as Vivado does on Xilinx parts); nextpnr-ecp5 times every block RAM as if it had none, "
-                        "so the reported Fmax does not credit it")
+    q.add_argument("--ebr-outreg", action=argparse.BooleanOptionalAction, default=True,
+                   help="move flip-flops that re-register block-RAM read data into the RAMs' output registers, "
+                        "as Vivado does on Xilinx parts (default on; --no-ebr-outreg places yosys' netlist as it is)")
     q.add_argument("--placer-timing-weight", dest="placer_timing_weight", type=positive_int, default=None, metavar="N",
                    help="nextpnr's placer timing weight (--placer-heap-timingweight, nextpnr's default 10): higher "
                         "weighs critical nets more in placement; a knob to try per design (LFC at 40: seed 1 "
                         "94.4 -> 100.7 MHz, seed 3 105.2 -> 98.4, no consistent gain)")
+    q.add_argument("--timeout", dest="timeout_min", type=positive_int, default=60, metavar="MIN",
+                   help="minutes each tool run (synthesis, one seed's place-and-route) may take before pnr stops "
+                        "with an error (default 60; LFC's slowest seed routes in about 35)")
     q.add_argument("--no-progress", action="store_true", help="no stage lines while it runs (the summary stays)")
     q.set_defaults(func=cmd_pnr)
 

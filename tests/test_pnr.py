@@ -104,6 +104,11 @@ def test_pipeline_parameters_follow_the_folding():
     shallow = BinaryMVAU("s", 576, 64, 64, 16, rng.integers(0, 2, (64, 576), dtype=np.uint8))
     assert [mvau_pipeline(deep)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [2, 1024, 0]
     assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 64]
+    # any weight ROM yosys puts in block RAM (CNV's 192 x 384-bit layer 8) keeps one fabric register after the
+    # one `surge-hw pnr` moves into the RAM; TFC's 640-bit output layer (LUTs) keeps one register in all
+    cnv8 = BinaryMVAU("c8", 576, 128, 24, 16, rng.integers(0, 2, (128, 576), dtype=np.uint8))
+    tfc_out = BinaryMVAU("o", 64, 10, 16, 10, rng.integers(0, 2, (10, 64), dtype=np.uint8))
+    assert mvau_pipeline(cnv8)["W_REG"] == 2 and mvau_pipeline(tfc_out)["W_REG"] == 1
     # LFC's hidden layers: 2048-bit words in block RAM get a third register
     assert mvau_pipeline(lfc_hidden)["W_REG"] == 2 and mvau_pipeline(lfc_hidden, "none")["W_REG"] == 0
     assert mvau_pipeline(deep, "none")["W_BANK"] == mvau_pipeline(shallow, "none")["W_SLICE"] == 0
@@ -164,3 +169,25 @@ def test_pnr_figures_go_into_the_build_report(pnr_result, tmp_path):
     text = report.read_text()
     assert text.count("## Open place-and-route (ECP5)") == 1 and text.startswith("# build\n\n## Folding")
     assert f"- {lines[0]}" in text and "## Estimates\n\nmore" in text
+
+
+def test_pnr_tool_timeout_says_how_to_give_more_time(tmp_path):
+    from surge_hw.rtl.pnr import PnRError, _run
+
+    with pytest.raises(PnRError, match=r"did not finish within 0 s .*surge-hw pnr --timeout MINUTES"):
+        _run([sys.executable, "-c", "import time; time.sleep(5)"], tmp_path, 0.2, "nextpnr-ecp5 (seed 1)", None,
+             expect="report_1.json")
+
+
+def test_pnr_summary_says_what_the_block_ram_pass_did():
+    from surge_hw.rtl.stage import pnr_summary_lines
+
+    res = {"fmax_mhz_worst": 120.0, "fmax_mhz": [120.0], "freq_target_mhz": 100, "device": "LFE5U-85F",
+           "package": "CABGA381", "speed_grade": 6,
+           "utilization": {"lut4": 1, "ff": 1, "ebr": 3, "dsp": 0, "carry": 0},
+           "ebr_output_registers": {"absorbed_ebr": 2, "absorbed_ports": 3, "absorbed_ff": 54, "kept_ebr": 1,
+                                    "kept_because": {"read data into logic, not only a register": 1}}}
+    assert ("block-RAM output registers: 54 read-data flip-flops moved into 2 of 3 EBRs (1 left: read data into "
+            "logic, not only a register)") in pnr_summary_lines(res)
+    res["ebr_output_registers"] = None
+    assert "block-RAM output registers: not used (--no-ebr-outreg)" in pnr_summary_lines(res)

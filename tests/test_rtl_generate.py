@@ -109,7 +109,7 @@ def test_pipeline_none_and_auto_same_outputs_and_ii(project, tmp_path):
 
     accel, out = project
     man = json.loads((out / "manifest.json").read_text())
-    assert man["pipeline"] == "auto" and man["layers"][1]["params"]["W_REG"] == 1
+    assert man["pipeline"] == "auto" and man["layers"][1]["params"]["W_REG"] == 2  # 784 x 64 bits: block RAM
     assert man["layers"][1]["params"]["POP_CHUNK"] == 8 and man["layers"][1]["params"]["SUM_REG"] == 1  # SIMD 49
     accel.pipeline = "none"
     try:

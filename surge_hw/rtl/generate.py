@@ -281,6 +281,12 @@ SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 64
 # a block-RAM weight ROM with words this wide (LFC's 1024/2048 bits: 57+ EBRs over the die) or in banks gets two
 # registers after it (W_REG = 2): with one, the route from the RAMs to it set the clock (LFC 96.4 MHz, 4.5 ns)
 W_REG2_BITS = 1024
+# so does any other weight ROM of at least this many bits (yosys puts it in block RAM: CNV's 192 x 384 and
+# 288 x 512, its 5120 x 1): on ECP5 `surge-hw pnr` moves the first register into the RAM's own output register
+# (rtl/ecp5_netlist.py; on Xilinx parts Vivado does the same), and the second stays in the fabric beside the
+# popcount. With one register, absorbed, the RAM fed the popcount directly: CNV seed 1, 109.4 MHz, layer 8's
+# ROM -> 5.2 ns of routing -> popcount level.
+BRAM_ROM_BITS = 4096
 
 
 def weight_bank_depth(layer: BinaryMVAU) -> int:
@@ -309,8 +315,9 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     benchmarks/results/pnr/).
 
     ``auto``: a second weight-ROM register (W_REG: the BRAM's output register, so the ROM's clock-to-out
-    delay no longer adds to the popcount) for every MVAU, and a third (W_REG = 2) after a block-RAM ROM of
-    words of at least ``W_REG2_BITS`` bits or in banks; when SIMD is wider than ``POP_CHUNK_BITS``,
+    delay no longer adds to the popcount) for every MVAU, and a third (W_REG = 2) after a block-RAM ROM (of
+    at least ``BRAM_ROM_BITS`` bits, of words of at least ``W_REG2_BITS`` bits, or in banks); when SIMD is
+    wider than ``POP_CHUNK_BITS``,
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
     (SIMD > 64, e.g. TFC's packed 784-bit first layer: 98 chunks) registered levels sum groups of
@@ -332,7 +339,7 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     depth, width = (layer.mh // layer.pe) * (layer.mw // layer.simd), layer.pe * layer.simd
     sliced = on and depth <= SLICE_MAX_DEPTH and width >= SLICE_MIN_BITS
     bank = weight_bank_depth(layer) if on else 0
-    w_reg = 2 if on and not sliced and (bank or width >= W_REG2_BITS) else int(on)
+    w_reg = 2 if on and not sliced and (bank or width >= W_REG2_BITS or depth * width >= BRAM_ROM_BITS) else int(on)
     return {"W_REG": w_reg, "W_BANK": bank,
             "W_SLICE": SLICE_BITS if sliced else 0,
             "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,

@@ -90,7 +90,8 @@ def load_ir(build_dir: str | os.PathLike) -> Accelerator:
 
 def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", package: str = "CABGA381",
                    speed: int = 6, freq_mhz: float = 100.0, seeds: int = 3, jobs: int | None = None,
-                   ebr_outreg: bool = False, progress: bool = True, placer_timing_weight: int | None = None) -> dict:
+                   ebr_outreg: bool = True, progress: bool = True, placer_timing_weight: int | None = None,
+                   timeout_s: float = 3600) -> dict:
     """Open place-and-route of BUILD/rtl (see :func:`surge_hw.rtl.pnr.pnr_project`) -> BUILD/pnr/pnr.json."""
     from .pnr import pnr_project
 
@@ -99,7 +100,7 @@ def pnr_from_build(build_dir: str | os.PathLike, device: str = "LFE5U-85F", pack
         raise FileNotFoundError(f"{build_dir / RTL_DIR} not found: run `surge-hw rtl {build_dir}` first")
     res = pnr_project(build_dir / RTL_DIR, build_dir / PNR_DIR, device=device, package=package, speed=speed,
                       freq_mhz=freq_mhz, seeds=seeds, jobs=jobs, ebr_outreg=ebr_outreg, progress=progress,
-                      placer_timing_weight=placer_timing_weight)
+                      placer_timing_weight=placer_timing_weight, timeout_s=timeout_s)
     est_path = build_dir / "estimates.json"
     est = json.loads(est_path.read_text()) if est_path.is_file() else None
     lines = pnr_summary_lines(res, est)
@@ -122,8 +123,12 @@ def pnr_summary_lines(res: dict, estimates: dict | None = None) -> list[str]:
              f"utilization: {u['lut4']:,} LUT4, {u['ff']:,} FF, {u['ebr']} EBR, {u['dsp']} DSP, {u['carry']:,} CCU2C"]
     reg = res.get("ebr_output_registers")
     if reg:
+        kept = "; ".join(f"{n} left: {why}" for why, n in reg.get("kept_because", {}).items())
         lines.append(f"block-RAM output registers: {reg['absorbed_ff']:,} read-data flip-flops moved into "
-                     f"{reg['absorbed_ebr']} of {reg['absorbed_ebr'] + reg['kept_ebr']} EBRs")
+                     f"{reg['absorbed_ebr']} of {reg['absorbed_ebr'] + reg['kept_ebr']} EBRs"
+                     + (f" ({kept})" if kept else ""))
+    elif reg is None and "ebr_output_registers" in res:
+        lines.append("block-RAM output registers: not used (--no-ebr-outreg)")
     cp = res.get("critical_path")
     if cp:
         lines.append(f"critical path: {cp['from']} -> {cp['to']}, {cp['delay_ns']:.2f} ns "

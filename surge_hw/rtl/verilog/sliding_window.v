@@ -92,7 +92,13 @@ module sliding_window #(
         end
     endfunction
 
-    (* ram_style = "block" *)
+    // no_rw_check: the reader never uses a word the writer writes in the same cycle (it emits only while
+    // filled >= SPAN_H, and the writer's slot first+filled < first+R lies outside the read span
+    // first..first+SPAN_H-1; a read while not emitting is discarded), so synthesis need not emulate
+    // read-during-write. yosys otherwise adds a bypass mux (registered write data + address match) between
+    // the RAM's read data and `dout`, which kept `dout` out of the RAM's output register on ECP5
+    // (surge_hw/rtl/ecp5_netlist.py: "read data with other loads" on all 8 CNV windows). Simulators ignore it.
+    (* ram_style = "block", no_rw_check *)
     reg [BW-1:0] rows [0:DEPTH-1];
 
     // ---- row accounting ------------------------------------------------------------------------
