@@ -21,7 +21,7 @@ import pytest
 
 from rtl_bench import as_u64_or_str, pack_beats
 from surge_hw.rtl import golden
-from surge_hw.rtl.ecp5_netlist import AbsorbEbrOutputRegisters
+from surge_hw.rtl.ecp5_netlist import AbsorbEbrOutputRegisters, _top
 from surge_hw.rtl.generate import block_sources, mvau_weight_words, threshold_width, threshold_words, write_memh
 from surge_hw.rtl.synth import YosysNotFound, find_yosys
 from surge_hw.sim.tools import build, run_test
@@ -107,8 +107,7 @@ def _simulate(work: Path, name: str, netlist: dict, layer, x, y, yosys) -> None:
 
 
 def _cells(netlist: dict, kind: str) -> dict:
-    top = next(m for m in netlist["modules"].values() if m.get("attributes", {}).get("top"))
-    return {n: c for n, c in top["cells"].items() if c["type"] == kind}
+    return {n: c for n, c in _top(netlist)["cells"].items() if c["type"] == kind}
 
 
 def test_pass_moves_the_weight_register_into_the_block_ram(netlists):

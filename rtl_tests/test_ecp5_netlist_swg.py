@@ -50,10 +50,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from surge_hw.rtl.ecp5_netlist import AbsorbEbrOutputRegisters
+from surge_hw.rtl.ecp5_netlist import AbsorbEbrOutputRegisters, _top
 from surge_hw.rtl.generate import block_sources, sliding_window_params
 from surge_hw.sim.tools import build, run_test
-from test_ecp5_netlist import _cell_models, _yosys
+from test_ecp5_netlist import _cell_models, _cells, _yosys
 from test_sliding_window import _images, _stream, make_layer, n_images
 
 HERE = Path(__file__).resolve().parent
@@ -68,14 +68,6 @@ CASES = {
     "cnv30": ((64, 30, 3, 1, 16, 1, False, False), 18),  # CNV's 30x30x64 window itself (slow: 2 x 28k beats)
 }
 SLOW = {"cnv30"}
-
-
-def _top(netlist: dict) -> dict:
-    return next(m for m in netlist["modules"].values() if m.get("attributes", {}).get("top"))
-
-
-def _cells(netlist: dict, kind: str) -> dict:
-    return {n: c for n, c in _top(netlist)["cells"].items() if c["type"] == kind}
 
 
 def _rtl_text(read_first: bool) -> str:

@@ -97,7 +97,8 @@ module sliding_window #(
     // first..first+SPAN_H-1; a read while not emitting is discarded), so synthesis need not emulate
     // read-during-write. yosys otherwise adds a bypass mux (registered write data + address match) between
     // the RAM's read data and `dout`, which kept `dout` out of the RAM's output register on ECP5
-    // (surge_hw/rtl/ecp5_netlist.py: "read data with other loads" on all 8 CNV windows). Simulators ignore it.
+    // (surge_hw/rtl/ecp5_netlist.py: "read data into logic, not only a register" on all 8 CNV windows).
+    // Simulators ignore it.
     (* ram_style = "block", no_rw_check *)
     reg [BW-1:0] rows [0:DEPTH-1];
 
