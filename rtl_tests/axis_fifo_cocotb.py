@@ -1,5 +1,5 @@
 """cocotb bench for axis_fifo.v: order-preserving under gaps/stalls, 1 beat/cycle, holds exactly DEPTH (+1 with
-OUT_REG)."""
+OUT_REG, +1 with IN_REG: the beat in flight when the count of written beats reaches DEPTH)."""
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSource
@@ -20,16 +20,20 @@ async def fifo_stream(dut):
 
 @cocotb.test()
 async def fifo_fills_to_depth(dut):
-    """With the sink stalled, exactly DEPTH (+1 in the output register) beats are accepted, then s_tready
-    drops."""
+    """With the sink stalled and a source that never pauses, exactly DEPTH (+1 in the output register, +1 in
+    flight with IN_REG) beats are accepted, then s_tready drops."""
     d = load_bench_data()
-    depth = int(d["depth"]) + int(d["out_reg"])
+    depth = int(d["depth"]) + int(d["out_reg"]) + int(d.get("in_reg", 0))
     source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s"), dut.clk, dut.rst, byte_lanes=1)
     dut.m_tready.value = 0
     await start(dut)
     await source.send(AxiStreamFrame(tdata=list(range(depth + 3))))
-    await ClockCycles(dut.clk, depth + 10)
+    accepted = 0
+    for _ in range(depth + 10):
+        await RisingEdge(dut.clk)
+        accepted += int(dut.s_tvalid.value) & int(dut.s_tready.value)
     assert int(dut.s_tready.value) == 0, "FIFO still ready after DEPTH beats"
+    assert accepted == depth, f"the stalled FIFO accepted {accepted} beats, expected {depth}"
     assert int(dut.m_tvalid.value) == 1
     got = []
     dut.m_tready.value = 1

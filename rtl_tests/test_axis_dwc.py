@@ -7,8 +7,9 @@ import pytest
 from rtl_bench import SIMULATORS, as_u64_or_str, pack_beats, run_bench
 
 # (IN_W, OUT_W, OUT_REG): widen x4, narrow x3, pass-through, 1-bit widen; widening with the output register
-# (registered ready, the generator's choice for wide links), also x2 where the register must refill every other cycle
-CONFIGS = [(8, 32, 0), (24, 8, 0), (6, 6, 0), (1, 3, 0), (8, 32, 1), (1, 3, 1), (4, 8, 1)]
+# (registered ready, the generator's choice under auto), also x2 where the register must refill every other cycle
+# and x16 (a long group)
+CONFIGS = [(8, 32, 0), (24, 8, 0), (6, 6, 0), (1, 3, 0), (8, 32, 1), (1, 3, 1), (4, 8, 1), (2, 32, 1)]
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)

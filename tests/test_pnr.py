@@ -84,8 +84,10 @@ def test_pipeline_parameters_follow_the_folding():
     narrow = BinaryMVAU("n", 16, 4, 8, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
     first = IntegerMVAU("i", 9, 4, 3, 1, rng.integers(0, 2, (4, 9), dtype=np.uint8), None, in_bits=8, in_signed=True)
     two = BinaryMVAU("t", 16, 4, 16, 1, rng.integers(0, 2, (4, 16), dtype=np.uint8))
-    assert mvau_pipeline(wide) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
-        "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 1, "THR_REG": 0}
+    assert mvau_pipeline(wide) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,  # 8 chunks: summed in groups of 4
+        "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
+    four = BinaryMVAU("f", 32, 4, 32, 1, rng.integers(0, 2, (4, 32), dtype=np.uint8))  # 4 chunks: one sum stage
+    assert mvau_pipeline(four)["SUM_GROUP"] == 0 and mvau_pipeline(four)["SUM_REG"] == 1
     assert mvau_pipeline(two) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
         "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     assert mvau_pipeline(narrow) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
@@ -99,11 +101,11 @@ def test_pipeline_parameters_follow_the_folding():
     lfc_hidden = BinaryMVAU("l", 1024, 1024, 1024, 2, rng.integers(0, 2, (1024, 1024), dtype=np.uint8),
                             np.full((1024, 1), 512))  # 1024 x 11-bit thresholds: block RAM
     assert mvau_pipeline(lfc_hidden)["THR_REG"] == 1 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0
-    # CNV (3,000 img/s): a 32K x 18-bit weight ROM in 1K-word banks, a 36 x 1024-bit one read in 64-bit slices
+    # CNV (3,000 img/s): a 32K x 18-bit weight ROM in 1K-word banks, a 36 x 1024-bit one read in 32-bit slices
     deep = BinaryMVAU("d", 2304, 256, 18, 1, rng.integers(0, 2, (256, 2304), dtype=np.uint8))
     shallow = BinaryMVAU("s", 576, 64, 64, 16, rng.integers(0, 2, (64, 576), dtype=np.uint8))
     assert [mvau_pipeline(deep)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [2, 1024, 0]
-    assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 64]
+    assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 32]
     # any weight ROM yosys puts in block RAM (CNV's 192 x 384-bit layer 8) keeps one fabric register after the
     # one `surge-hw pnr` moves into the RAM; TFC's 640-bit output layer (LUTs) keeps one register in all
     cnv8 = BinaryMVAU("c8", 576, 128, 24, 16, rng.integers(0, 2, (128, 576), dtype=np.uint8))
@@ -125,15 +127,16 @@ def test_link_fifo_parameters():
     lfc_hidden = LinkPlan(1, [2, 1024], 4)  # MVAU_hls_0's 64-bit beats widened to the next layer's 1024
     assert link_fifo_params(lfc_hidden, "auto") == {"WIDTH": 1024, "DEPTH": 4, "OUT_REG": 1, "LUTRAM": 1, "IN_REG": 1}
     assert link_fifo_params(lfc_hidden, "none") == {"WIDTH": 1024, "DEPTH": 4, "OUT_REG": 0, "LUTRAM": 0}
-    # TFC's 784-bit packed link and narrow or 2-deep ones keep the direct write (their RTL as measured)
-    assert "IN_REG" not in link_fifo_params(LinkPlan(0, [64, 784], 4), "auto")
+    # every link FIFO 3+ deep registers its input and ready under auto; a 2-deep one keeps the direct write
+    assert link_fifo_params(LinkPlan(0, [64, 784], 4), "auto")["IN_REG"] == 1
     assert "IN_REG" not in link_fifo_params(LinkPlan(1, [64, 1024], 2), "auto")
     big = link_fifo_params(LinkPlan(2, [16], 1024), "auto")  # 16 kbit: block RAM
-    assert big["LUTRAM"] == 0 and big["OUT_REG"] == 1 and "IN_REG" not in big
-    # width converters: registered ready when widening to 1024+ bits (LFC's hidden links), else as measured
+    assert big == {"WIDTH": 16, "DEPTH": 1024, "OUT_REG": 1, "LUTRAM": 0, "IN_REG": 1}
+    assert "IN_REG" not in link_fifo_params(LinkPlan(2, [16], 1024), "none")
+    # width converters: every widening one registered under auto, narrowing ones and "none" as they were
     assert link_dwc_params(2, 1024, "auto") == {"IN_W": 2, "OUT_W": 1024, "OUT_REG": 1}
     assert link_dwc_params(2, 1024, "none") == {"IN_W": 2, "OUT_W": 1024}
-    assert link_dwc_params(64, 784, "auto") == {"IN_W": 64, "OUT_W": 784}  # TFC packed
+    assert link_dwc_params(64, 784, "auto") == {"IN_W": 64, "OUT_W": 784, "OUT_REG": 1}  # TFC packed
     assert link_dwc_params(1024, 16, "auto") == {"IN_W": 1024, "OUT_W": 16}  # narrowing: no register
 
 

@@ -233,32 +233,31 @@ FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (wit
 # block-RAM FIFO's 5.8 ns clock-to-out into the next input buffer set CNV's clock (256 x 18 bits, 10.0 ns)
 
 
-WIDE_LINK_BITS = 1024  # links at least this wide get a registered handshake: the FIFO registers its input (IN_REG,
-# when >= 3 deep, for one beat per cycle), so the accept signal no longer drives the write enable of every memory
-# bit, and a width converter widening to it registers its output (OUT_REG). LFC's 1024-bit links: converter count
-# -> accept -> converter count set the clock (10.1 ns), then converter count -> ready -> the MVAU's output FIFO
-# (9.7 ns); TFC's 784-bit packed link reached 126.6 MHz without them
+FIFO_IN_REG_DEPTH = 3  # auto: every link FIFO at least this deep registers its input and its ready (IN_REG; one
+# beat per cycle needs 3). A FIFO's ready -> the producer's accept -> the FIFO's count was a round trip between
+# two blocks placed apart: LFC's 1024-bit links (converter count -> accept -> converter count, 10.1 ns) and CNV's
+# link 12 (full flag -> accept -> full flag, 9.5 ns); with IN_REG it is two one-way paths
 
 
 def link_fifo_params(link, pipeline: str) -> dict:
     """``axis_fifo`` parameters of a link. ``auto`` registers the FIFO's output (OUT_REG) and keeps a small
     FIFO in LUT RAM (LUTRAM): its asynchronous read then ends in a flip-flop, not in the next layer's input
     buffer. LFC's critical path was that FIFO -> the last MVAU's input buffer (97.1 MHz); with OUT_REG alone
-    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json. A wide FIFO
-    also registers its input (IN_REG, ``WIDE_LINK_BITS``)."""
+    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json. It also
+    registers the FIFO's input and ready (IN_REG, ``FIFO_IN_REG_DEPTH``)."""
     width, depth, on = link.widths[-1], link.fifo_depth, pipeline == "auto"
     params = dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
-    if on and width >= WIDE_LINK_BITS and depth >= 3:
-        params["IN_REG"] = 1  # only where it is on: every other design's RTL stays as it was measured
+    if on and depth >= FIFO_IN_REG_DEPTH:
+        params["IN_REG"] = 1
     return params
 
 
 def link_dwc_params(in_w: int, out_w: int, pipeline: str) -> dict:
-    """``axis_dwc`` parameters. ``auto`` gives a converter that widens to ``WIDE_LINK_BITS`` or more its output
-    register (OUT_REG: registered ready, the consumer's ready no longer runs through it into the producer).
-    Narrower ones keep the RTL they were measured with."""
+    """``axis_dwc`` parameters. ``auto`` gives every widening converter its registered form (OUT_REG: the beat
+    count, the ready and the wide registers' enables all come from flip-flops; LFC's 2 -> 1024-bit converters
+    set the clock without it). A narrowing one has no wide enable and stays as it is."""
     params = dict(IN_W=in_w, OUT_W=out_w)
-    if pipeline == "auto" and out_w > in_w and out_w >= WIDE_LINK_BITS:
+    if pipeline == "auto" and out_w > in_w:
         params["OUT_REG"] = 1
     return params
 
@@ -268,7 +267,8 @@ PIPELINES = ("auto", "none")
 CMP_REG_THRES = 15  # thresholding: compare bits registered above this many thresholds per channel
 POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined adder tree is on
 SUM_GROUP_CHUNKS = 4  # wide SIMD: partial popcounts summed in registered groups of this many (8: packed TFC
-# reached 119.9 MHz worst of 3 seeds, 4: 126.6; benchmarks/results/pnr/fmax.json)
+# reached 119.9 MHz worst of 3 seeds, 4: 126.6; benchmarks/results/pnr/fmax.json), whenever there are more
+# chunks than that: CNV's SIMD-64 layer 4 summed its 8 chunks in one stage (8.1 ns, 2 of 3 seeds' worst path)
 THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output before the compare
 
 
@@ -276,8 +276,9 @@ EBR_BITS = 16384  # an ECP5 block RAM (DP16KD): 16K x 1, 8K x 2, 4K x 4, 2K x 9 
 MAX_WEIGHT_BANKS = 100  # mvau_binary names bank files with two digits
 # a weight ROM of at most SLICE_MAX_DEPTH words of at least SLICE_MIN_BITS bits: in LUTs, read in slices of
 # SLICE_BITS bits with their own address registers (CNV's 36 x 1024 ROM; TFC's 64 x 784 one stays in block RAM,
-# 126.6 MHz as it is)
-SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 64
+# 126.6 MHz as it is). With 64-bit slices an address copy -> its slice's register was CNV's worst path on a seed
+# (8.2 ns, 5.9 of it routing: each address bit drives some 256 LUTs); 32 halves that fan-out
+SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 32
 # a block-RAM weight ROM with words this wide (LFC's 1024/2048 bits: 57+ EBRs over the die) or in banks gets two
 # registers after it (W_REG = 2): with one, the route from the RAMs to it set the clock (LFC 96.4 MHz, 4.5 ns)
 W_REG2_BITS = 1024
@@ -319,8 +320,8 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     at least ``BRAM_ROM_BITS`` bits, of words of at least ``W_REG2_BITS`` bits, or in banks); when SIMD is
     wider than ``POP_CHUNK_BITS``,
     registered partial popcounts of that many bits (POP_CHUNK), and, for more than two chunks, their sum
-    registered before the accumulate (SUM_REG): a pipelined adder tree; above ``2 * SUM_GROUP_CHUNKS`` chunks
-    (SIMD > 64, e.g. TFC's packed 784-bit first layer: 98 chunks) registered levels sum groups of
+    registered before the accumulate (SUM_REG): a pipelined adder tree; above ``SUM_GROUP_CHUNKS`` chunks
+    (SIMD > 32: CNV's SIMD-64 layers, TFC's packed 784-bit first layer with 98 chunks) registered levels sum groups of
     ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
     512 x 22 bits) gets a second register before the compare (THR_REG); a weight ROM deeper than one block RAM
     is split into banks, each registered, then selected into one more register (W_BANK,
@@ -343,7 +344,7 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     return {"W_REG": w_reg, "W_BANK": bank,
             "W_SLICE": SLICE_BITS if sliced else 0,
             "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
-            "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > 2 * SUM_GROUP_CHUNKS else 0,
+            "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > SUM_GROUP_CHUNKS else 0,
             "SUM_REG": int(chunks > 2), "THR_REG": int(on and thr_bits > THR_REG_BITS)}
 
 

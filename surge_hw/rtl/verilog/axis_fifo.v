@@ -10,12 +10,15 @@
 // LUTRAM=1 asks synthesis for distributed (LUT) RAM: with OUT_REG, yosys would otherwise fold the output
 // register into a block RAM's synchronous read and the RAM's clock-to-out (5.8 ns on ECP5) would again end in
 // the consumer's logic (LFC: 98.7 MHz). The generator sets it for small FIFOs only.
-// IN_REG=1 registers the input before the memory write, for wide FIFOs: the beat is counted when it is
-// accepted (s_tready still falls after exactly DEPTH beats) and written one cycle later from a register that
-// loads every cycle, so the write enable of the WIDTH-bit memory comes from a flip-flop. Without it the
-// accept signal (s_tvalid & ~full) drove that enable over the die, and synthesis shares it with the producer's
-// own handshake logic: LFC's 1024-bit link behind a width converter then set the clock (converter count ->
-// accept, 3.6 ns away beside the memory -> converter count, 10.1 ns). One more cycle of latency, same rate.
+// IN_REG=1 registers the input and makes s_tready a flip-flop that does not depend on the beat being offered:
+// an accepted beat is written one cycle later from a register that loads every cycle (in_q; in_v is the
+// registered accept), the occupancy counts written beats only, and s_tready = "at most DEPTH-1 written" is
+// registered from that count. Nothing on the producer's side (s_tvalid, the accept) reaches the FIFO's flags
+// in the same cycle: the path ready -> producer -> accept -> FIFO count that set the clock where producer and
+// FIFO sit far apart (CNV: link 12's full flag -> the producer's accept -> the full flag, 9.5 ns, 8.2 of it
+// routing; LFC's 1024-bit links: converter count -> accept -> converter count, 10.1 ns) is cut in two. With a
+// beat in flight the memory holds one more (DEPTH + 1 entries), so the FIFO still takes DEPTH beats before
+// s_tready falls. One more cycle of latency, same rate.
 `default_nettype none
 
 module axis_fifo #(
@@ -34,28 +37,29 @@ module axis_fifo #(
     output wire             m_tvalid,
     input  wire             m_tready
 );
-    localparam integer AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
-    localparam integer CW = $clog2(DEPTH + 1);
-    localparam integer D_M1 = DEPTH - 1;
-    localparam [AW-1:0] A_LAST = D_M1[AW-1:0];
+    localparam integer ME = DEPTH + ((IN_REG != 0) ? 1 : 0);  // memory entries
+    localparam integer AW = (ME > 1) ? $clog2(ME) : 1;
+    localparam integer CW = $clog2(ME + 1);
+    localparam integer ME_M1 = ME - 1;
+    localparam [AW-1:0] A_LAST = ME_M1[AW-1:0];
     localparam [CW-1:0] C_FULL = DEPTH[CW-1:0];
     localparam [CW-1:0] C_ONE = 1;
 
     reg [AW-1:0] wr_ptr, rd_ptr;
-    reg [CW-1:0] count;
-    reg full_q, empty_q;
+    reg empty_q;
 
-    wire push = s_tvalid & ~full_q;  // a beat is accepted (counted against DEPTH)
+    wire push;                       // a beat is accepted
     wire pop;                        // a beat leaves the memory
     wire wr;                         // a beat is written into the memory (IN_REG: one cycle after push)
     wire [WIDTH-1:0] wr_data;
-
-    assign s_tready = ~full_q;
 
     generate
         if (IN_REG != 0) begin : g_in_reg
             reg [WIDTH-1:0] in_q;
             reg in_v;
+            reg rdy_q;                          // written beats (avail) <= DEPTH-1
+            assign s_tready = rdy_q;
+            assign push = s_tvalid & rdy_q;
             always @(posedge clk) in_q <= s_tdata;  // every cycle: no enable fans out over the WIDTH bits
             always @(posedge clk) begin
                 if (rst) in_v <= 1'b0;
@@ -63,22 +67,57 @@ module axis_fifo #(
             end
             assign wr = in_v;
             assign wr_data = in_q;
+            // the read side sees a beat once it is written; s_tready looks at the same count
+            reg [CW-1:0] avail;  // beats written and not yet popped
+            wire [CW-1:0] avail_n = (wr & ~pop) ? avail + 1'b1 : (pop & ~wr) ? avail - 1'b1 : avail;
+            always @(posedge clk) begin
+                if (rst) begin
+                    avail <= {CW{1'b0}};
+                    empty_q <= 1'b1;
+                    rdy_q <= 1'b1;
+                end else begin
+                    avail <= avail_n;
+                    empty_q <= (avail_n == {CW{1'b0}});
+                    rdy_q <= (avail_n < C_FULL);
+                end
+            end
         end else begin : g_in_direct
+            reg [CW-1:0] count;              // beats accepted and not yet popped
+            reg full_q;
+            assign s_tready = ~full_q;
+            assign push = s_tvalid & ~full_q;
             assign wr = push;
             assign wr_data = s_tdata;
+            always @(posedge clk) begin
+                if (rst) begin
+                    count <= {CW{1'b0}};
+                    full_q <= 1'b0;
+                end else if (push & ~pop) begin
+                    count <= count + 1'b1;
+                    full_q <= (count == C_FULL - 1'b1);
+                end else if (pop & ~push) begin
+                    count <= count - 1'b1;
+                    full_q <= 1'b0;
+                end
+            end
+            always @(posedge clk) begin
+                if (rst) empty_q <= 1'b1;
+                else if (push & ~pop) empty_q <= 1'b0;
+                else if (pop & ~push) empty_q <= (count == C_ONE);
+            end
         end
     endgenerate
 
     wire [WIDTH-1:0] rd_data;
     generate
         if (LUTRAM != 0) begin : g_lutram
-            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:DEPTH-1];
+            (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:ME-1];
             always @(posedge clk) begin
                 if (wr) mem[wr_ptr] <= wr_data;
             end
             assign rd_data = mem[rd_ptr];
         end else begin : g_ram
-            reg [WIDTH-1:0] mem [0:DEPTH-1];
+            reg [WIDTH-1:0] mem [0:ME-1];
             always @(posedge clk) begin
                 if (wr) mem[wr_ptr] <= wr_data;
             end
@@ -106,48 +145,15 @@ module axis_fifo #(
         end
     endgenerate
 
-    // count: beats accepted and not yet popped (full_q); the read side sees a beat once it is written (empty_q)
     always @(posedge clk) begin
         if (rst) begin
             wr_ptr <= {AW{1'b0}};
             rd_ptr <= {AW{1'b0}};
-            count <= {CW{1'b0}};
-            full_q <= 1'b0;
         end else begin
             if (wr) wr_ptr <= (wr_ptr == A_LAST) ? {AW{1'b0}} : wr_ptr + 1'b1;
             if (pop) rd_ptr <= (rd_ptr == A_LAST) ? {AW{1'b0}} : rd_ptr + 1'b1;
-            if (push & ~pop) begin
-                count <= count + 1'b1;
-                full_q <= (count == C_FULL - 1'b1);
-            end else if (pop & ~push) begin
-                count <= count - 1'b1;
-                full_q <= 1'b0;
-            end
         end
     end
-    generate
-        if (IN_REG != 0) begin : g_avail
-            reg [CW-1:0] avail;  // beats written and not yet popped
-            always @(posedge clk) begin
-                if (rst) begin
-                    avail <= {CW{1'b0}};
-                    empty_q <= 1'b1;
-                end else if (wr & ~pop) begin
-                    avail <= avail + 1'b1;
-                    empty_q <= 1'b0;
-                end else if (pop & ~wr) begin
-                    avail <= avail - 1'b1;
-                    empty_q <= (avail == C_ONE);
-                end
-            end
-        end else begin : g_count_empty
-            always @(posedge clk) begin
-                if (rst) empty_q <= 1'b1;
-                else if (push & ~pop) empty_q <= 1'b0;
-                else if (pop & ~push) empty_q <= (count == C_ONE);
-            end
-        end
-    endgenerate
 endmodule
 
 `default_nettype wire

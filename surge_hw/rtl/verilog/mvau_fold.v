@@ -42,14 +42,23 @@ module mvau_fold #(
     localparam [WA_W-1:0] WA_LAST = WD_M1[WA_W-1:0];
     localparam integer CR_W = $clog2(ODEPTH + 1);
     localparam [CR_W-1:0] CR_FULL = ODEPTH[CR_W-1:0];
+    localparam [CR_W-1:0] C_ONE = 1;
 
     reg [SF_W-1:0] sf;
     reg [CR_W-1:0] credits;                     // free output-FIFO entries not promised to a group
-    wire may_go = ~group_start | (credits != {CR_W{1'b0}});
-    wire from_stream = (nf == {NF_W{1'b0}});
+    // Flags of the counters, kept as registers beside them (set from the counters' next values) so that
+    // in_tready is one LUT of flip-flops: decoding sf, nf and credits in front of it put two or three LUT levels
+    // before the link FIFO's wide output register enable (LFC: fold counter -> in_tready -> the 1024-bit FIFO
+    // output register, 9.1 ns).
+    reg sf0_q;                                  // sf == 0
+    reg nf0_q;                                  // nf == 0
+    reg cr_q;                                   // credits != 0
+    wire may_go = ~sf0_q | cr_q;
+    wire from_stream = nf0_q;
     wire nf_last = (nf == NF_LAST);
+    wire take_credit = issue & sf0_q;
 
-    assign group_start = (sf == {SF_W{1'b0}});
+    assign group_start = sf0_q;
     assign sf_last = (sf == SF_LAST);
     assign issue = may_go & (from_stream ? in_tvalid : 1'b1);
     assign in_tready = may_go & from_stream;
@@ -59,20 +68,31 @@ module mvau_fold #(
             sf <= {SF_W{1'b0}};
             nf <= {NF_W{1'b0}};
             waddr <= {WA_W{1'b0}};
+            sf0_q <= 1'b1;
+            nf0_q <= 1'b1;
         end else if (issue) begin
             waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
+            sf0_q <= sf_last;
             if (sf_last) begin
                 sf <= {SF_W{1'b0}};
                 nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
+                nf0_q <= nf_last;
             end else begin
                 sf <= sf + 1'b1;
             end
         end
     end
     always @(posedge clk) begin
-        if (rst) credits <= CR_FULL;
-        else if ((issue & group_start) & ~pop) credits <= credits - 1'b1;
-        else if (~(issue & group_start) & pop) credits <= credits + 1'b1;
+        if (rst) begin
+            credits <= CR_FULL;
+            cr_q <= (ODEPTH > 0);
+        end else if (take_credit & ~pop) begin
+            credits <= credits - 1'b1;
+            cr_q <= (credits != C_ONE);
+        end else if (~take_credit & pop) begin
+            credits <= credits + 1'b1;
+            cr_q <= 1'b1;
+        end
     end
 
     generate
