@@ -67,18 +67,24 @@ module axis_fifo #(
             end
             assign wr = in_v;
             assign wr_data = in_q;
-            // the read side sees a beat once it is written; s_tready looks at the same count
-            reg [CW-1:0] avail;  // beats written and not yet popped
-            wire [CW-1:0] avail_n = (wr & ~pop) ? avail + 1'b1 : (pop & ~wr) ? avail - 1'b1 : avail;
+            // the read side sees a beat once it is written; s_tready looks at the same count. The flags move
+            // with the count's +-1 steps and compare the count before the step with constants (equalities),
+            // no comparison of the stepped count: that was an adder and a magnitude compare in series (CNV's
+            // 122- and 226-deep link FIFOs: 8.1-8.9 ns, the clock of all three seeds).
+            reg [CW-1:0] avail;  // beats written and not yet popped (at most DEPTH + 1)
             always @(posedge clk) begin
                 if (rst) begin
                     avail <= {CW{1'b0}};
                     empty_q <= 1'b1;
                     rdy_q <= 1'b1;
-                end else begin
-                    avail <= avail_n;
-                    empty_q <= (avail_n == {CW{1'b0}});
-                    rdy_q <= (avail_n < C_FULL);
+                end else if (wr & ~pop) begin
+                    avail <= avail + 1'b1;
+                    empty_q <= 1'b0;
+                    if (avail == C_FULL - C_ONE) rdy_q <= 1'b0;  // DEPTH written now
+                end else if (pop & ~wr) begin
+                    avail <= avail - 1'b1;
+                    empty_q <= (avail == C_ONE);
+                    if (avail == C_FULL) rdy_q <= 1'b1;          // DEPTH - 1 written now
                 end
             end
         end else begin : g_in_direct
@@ -132,8 +138,12 @@ module axis_fifo #(
             assign pop = ~empty_q & (~q_valid | m_tready);
             assign m_tvalid = q_valid;
             assign m_tdata = q_data;
+            // q_data loads whenever it may (not only on pop): while the memory is empty it takes a word no one
+            // reads (q_valid falls). Its enable then needs neither the occupancy nor the memory's flags, so
+            // synthesis does not share one LUT between the OUT_W enables and the count: that LUT sat between
+            // the register bits and the count, and the consumer's ready crossed the die twice (LFC 8.4 ns).
             always @(posedge clk) begin
-                if (pop) q_data <= rd_data;
+                if (~q_valid | m_tready) q_data <= rd_data;
                 if (rst) q_valid <= 1'b0;
                 else if (pop) q_valid <= 1'b1;
                 else if (m_tready) q_valid <= 1'b0;
