@@ -76,6 +76,10 @@ def test_name_cell_maps_yosys_names_to_layers():
         "layer 1 fc0 (mvau_binary) input buffer (ibuf)"  # through the fold sequencer's instance
     assert name_cell("link0_dwc1_i.genblk1.g_down.left_TRELLIS_FF_Q_4", man) == \
         "link0_dwc1_i width-converter register (left)"
+    # the registered handshakes: a FIFO's ready flag, a converter's group-end flag, an MVAU's fold flag
+    assert name_cell("link2_fifo_i.g_in_reg.rdy_q_TRELLIS_FF_Q", man) == "link2_fifo_i FIFO ready flag (rdy_q)"
+    assert name_cell("link1_dwc0_i.g_up.g_out_reg.in_last_TRELLIS_FF_Q", man) == "link1_dwc0_i group-end flag (in_last)"
+    assert name_cell("l1_fc0.u_fold.sf0_q_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) fold-start flag (sf0_q)"
 
 
 def test_pipeline_parameters_follow_the_folding():
