@@ -52,6 +52,7 @@ module mvau_fold #(
     // output register, 9.1 ns).
     reg sf0_q;                                  // sf == 0
     reg nf0_q;                                  // nf == 0
+    wire nf0_next;                              // nf == 0 next cycle (also loads the input buffer's fs_q copies)
     reg cr_q;                                   // credits != 0
     wire may_go = ~sf0_q | cr_q;
     wire from_stream = nf0_q;
@@ -69,19 +70,19 @@ module mvau_fold #(
             nf <= {NF_W{1'b0}};
             waddr <= {WA_W{1'b0}};
             sf0_q <= 1'b1;
-            nf0_q <= 1'b1;
         end else if (issue) begin
             waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
             sf0_q <= sf_last;
             if (sf_last) begin
                 sf <= {SF_W{1'b0}};
                 nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
-                nf0_q <= nf_last;
             end else begin
                 sf <= sf + 1'b1;
             end
         end
     end
+    assign nf0_next = rst | ((issue & sf_last) ? nf_last : nf0_q);
+    always @(posedge clk) nf0_q <= nf0_next;
     always @(posedge clk) begin
         if (rst) begin
             credits <= CR_FULL;
@@ -104,9 +105,8 @@ module mvau_fold #(
             // all BEAT_W bits; for a 784-bit beat that net was the critical path (7.5 ns of routing on ECP5).
             localparam integer IBUF_SLICE = 64;
             localparam integer NSL = (BEAT_W + IBUF_SLICE - 1) / IBUF_SLICE;
-            wire fs_next = rst | ((issue & sf_last) ? nf_last : from_stream);  // nf == 0 next cycle
-            (* keep = "true" *) reg [NSL-1:0] fs_q;
-            always @(posedge clk) fs_q <= {NSL{fs_next}};
+            (* keep = "true" *) reg [NSL-1:0] fs_q;  // copies of nf0_q
+            always @(posedge clk) fs_q <= {NSL{nf0_next}};
             genvar gs;
             for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
                 localparam integer LO = gs * IBUF_SLICE;
