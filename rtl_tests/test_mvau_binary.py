@@ -32,6 +32,8 @@ PIPELINES = [
     ((98, 7, 49, 7, 0), dict(POP_CHUNK=2, SUM_GROUP=2)),                        # 25 -> 13 -> 7 -> 4 -> 2
     ((16, 8, 16, 1, 3), dict(W_REG=1, THR_REG=1)),                              # SF = 1: back-to-back groups
     ((24, 12, 8, 3, 2), dict(POP_CHUNK=3, THR_REG=1)),
+    ((16, 8, 16, 1, 3), dict(W_REG=2, THR_REG=2)),                              # LFC-like: 2 threshold registers
+    ((24, 12, 8, 3, 2), dict(POP_CHUNK=3, THR_REG=2)),
     ((32, 16, 32, 16, 0), dict(THR_REG=1)),                                     # no thresholds: no effect
     # banked weight ROM: 4 banks of 8 words (NF*SF = 32), 3 banks with a short last one (NF*SF = 20), SF = 1
     ((64, 8, 16, 2, 1), dict(W_REG=1, W_BANK=8, POP_CHUNK=8, SUM_REG=0)),

@@ -20,11 +20,16 @@ FOLDINGS = [
     (17, 4, 1, 2, 2, 4, 0),    # unsigned: acc_hi = 255 exactly, so TW = ACC_W + 1
     (16, 4, 4, 4, 0, 8, 1),    # NF = 1, SF > 1, raw accumulator out
 ]
-# every other folding also runs with the second weight-ROM register (W_REG = 1): same outputs and II
+# every other folding also runs with the second weight-ROM register (W_REG = 1), and four of them with the
+# registered lane sum (SUM_REG = 1; with W_REG as the generator sets both): same outputs and II
 
 
 def _w_reg(folding) -> int:
     return FOLDINGS.index(folding) % 2
+
+
+def _sum_reg(folding) -> int:
+    return int(FOLDINGS.index(folding) in (0, 1, 2, 5))
 
 
 def _in_range(in_bits, in_signed):
@@ -71,8 +76,8 @@ def make_thresholds(layer_acc_range, acc, n_thres, rng) -> np.ndarray | None:
 
 
 @pytest.mark.parametrize("simulator", SIMULATORS)
-@pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "mw{}_mh{}_simd{}_pe{}_t{}_in{}{}_wreg{}".format(
-    f[0], f[1], f[2], f[3], f[4], "s" if f[6] else "u", f[5], _w_reg(f)))
+@pytest.mark.parametrize("folding", FOLDINGS, ids=lambda f: "mw{}_mh{}_simd{}_pe{}_t{}_in{}{}_wreg{}_sreg{}".format(
+    f[0], f[1], f[2], f[3], f[4], "s" if f[6] else "u", f[5], _w_reg(f), _sum_reg(f)))
 def test_mvau_int(folding, simulator, tmp_path):
     mw, mh, simd, pe, n_thres, in_bits, in_signed = folding
     rng = np.random.default_rng(abs(hash(folding)) % 2**32)
@@ -97,7 +102,8 @@ def test_mvau_int(folding, simulator, tmp_path):
         write_memh(tmp_path / "thresholds.mem", threshold_words(layer), pe * layer.n_thres * tw)
     params = dict(MW=mw, MH=mh, SIMD=simd, PE=pe, IN_W=in_bits, IN_SIGNED=int(in_signed), N_THRES=layer.n_thres,
                   ACC_W=layer.acc_bits, OUT_W=layer.out_bits, TW=tw, WEIGHT_FILE="weights.mem",
-                  THRES_FILE="thresholds.mem", W_REG=_w_reg(folding))
+                  THRES_FILE="thresholds.mem", W_REG=_w_reg(folding),
+                  SUM_REG=_sum_reg(folding))
     data = {
         "in_beats": as_u64_or_str(pack_beats(x.reshape(-1, simd), in_bits)),
         "out_beats": as_u64_or_str(pack_beats(y.reshape(-1, pe), layer.out_bits)),

@@ -30,7 +30,7 @@ BLOCK_PARAMS = {
         dict(MW=2304, MH=256, SIMD=18, PE=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=2, W_BANK=1024, POP_CHUNK=8,
              SUM_REG=1, THR_REG=1),  # CNV's MVAU_hls_5 as generated
         dict(MW=1024, MH=1024, SIMD=1024, PE=2, N_THRES=1, ACC_W=11, OUT_W=1, TW=11, W_REG=2, POP_CHUNK=8,
-             SUM_GROUP=4, SUM_REG=1, THR_REG=1),  # LFC's hidden layers as generated
+             SUM_GROUP=4, SUM_REG=1, THR_REG=2),  # LFC's hidden layers as generated
         dict(MW=576, MH=64, SIMD=64, PE=16, N_THRES=1, ACC_W=10, OUT_W=1, TW=10, W_REG=1, W_SLICE=64, POP_CHUNK=8,
              SUM_REG=1),  # CNV's MVAU_hls_1: 16 slices
         dict(MW=16, MH=8, SIMD=4, PE=2, N_THRES=1, ACC_W=5, OUT_W=1, TW=5, W_SLICE=3),  # short last slice
@@ -41,13 +41,17 @@ BLOCK_PARAMS = {
         dict(MW=17, MH=4, SIMD=1, PE=2, IN_W=4, IN_SIGNED=0, N_THRES=2, ACC_W=9, OUT_W=2, TW=10),
         dict(MW=1, MH=1, SIMD=1, PE=1, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=9, OUT_W=1, TW=9),
         dict(MW=9, MH=8, SIMD=3, PE=8, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=1),
+        dict(MW=9, MH=64, SIMD=1, PE=16, IN_W=8, IN_SIGNED=1, N_THRES=1, ACC_W=12, OUT_W=1, TW=12, W_REG=1,
+             SUM_REG=1),  # CNV's first layer as generated
+        dict(MW=9, MH=8, SIMD=9, PE=8, IN_W=8, IN_SIGNED=1, N_THRES=0, ACC_W=12, OUT_W=12, TW=12, SUM_REG=1),
     ],
     "thresholding": [
         dict(C=8, PE=2), dict(C=8, PE=8, IN_SIGNED=1, N_THRES=3, OUT_W=2), dict(C=4, PE=1, IN_W=4, TW=5),
         dict(C=3, PE=3, N_THRES=255, OUT_W=8, OUT_BIAS=-128, CMP_REG=1), dict(C=2, PE=1, N_THRES=4, OUT_W=3, CMP_REG=1),
     ],
     "axis_fifo": [dict(WIDTH=8, DEPTH=32), dict(WIDTH=1, DEPTH=1), dict(WIDTH=9, DEPTH=5),
-                  dict(WIDTH=9, DEPTH=5, OUT_REG=1, LUTRAM=1), dict(WIDTH=9, DEPTH=4, OUT_REG=1, LUTRAM=1, IN_REG=1), dict(WIDTH=3, DEPTH=1, IN_REG=1)],
+                  dict(WIDTH=9, DEPTH=5, OUT_REG=1, LUTRAM=1), dict(WIDTH=9, DEPTH=4, OUT_REG=1, LUTRAM=1, IN_REG=1), dict(WIDTH=3, DEPTH=1, IN_REG=1),
+                  dict(WIDTH=1, DEPTH=1024, OUT_REG=1, IN_REG=1, RD_REGS=2), dict(WIDTH=4, DEPTH=8, OUT_REG=1, RD_REGS=1)],
     "axis_dwc": [dict(IN_W=8, OUT_W=16), dict(IN_W=16, OUT_W=4), dict(IN_W=8, OUT_W=8), dict(IN_W=1, OUT_W=2),
                  dict(IN_W=2, OUT_W=1024, OUT_REG=1)],
     "axis_frame_in": [dict(DMA_W=64, IN_W=112, IN_BEATS=7), dict(DMA_W=128, IN_W=24, IN_BEATS=5),

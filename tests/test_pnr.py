@@ -80,6 +80,14 @@ def test_name_cell_maps_yosys_names_to_layers():
     assert name_cell("link2_fifo_i.g_in_reg.rdy_q_TRELLIS_FF_Q", man) == "link2_fifo_i FIFO ready flag (rdy_q)"
     assert name_cell("link1_dwc0_i.g_up.g_out_reg.in_last_TRELLIS_FF_Q", man) == "link1_dwc0_i group-end flag (in_last)"
     assert name_cell("l1_fc0.u_fold.sf0_q_TRELLIS_FF_Q", man) == "layer 1 fc0 (mvau_binary) fold-start flag (sf0_q)"
+    assert name_cell("l1_fc0.g_wrom_sliced.g_rs[22].wa_TRELLIS_FF_Q_3", man) == \
+        "layer 1 fc0 (mvau_binary) LUT-ROM address copy (wa)"
+    # the FIFO's registered-ready output buffer and its block-RAM read registers
+    assert name_cell("link2_fifo_i.g_out_reg.ob_cr_TRELLIS_FF_Q_1", man) == \
+        "link2_fifo_i FIFO output-buffer credits (ob_cr)"
+    assert name_cell("link2_fifo_i.g_out_reg.g_slot[0].g_mid.ob[0]_TRELLIS_FF_Q", man) == \
+        "link2_fifo_i FIFO output buffer (ob)"
+    assert name_cell("link2_fifo_i.g_bram.g_r2.rd_q2_TRELLIS_FF_Q", man) == "link2_fifo_i FIFO read output register (rd_q2)"
 
 
 def test_pipeline_parameters_follow_the_folding():
@@ -96,7 +104,7 @@ def test_pipeline_parameters_follow_the_folding():
         "POP_CHUNK": 8, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     assert mvau_pipeline(narrow) == {"W_REG": 1, "W_BANK": 0, "W_SLICE": 0,
         "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
-    assert mvau_pipeline(first) == {"W_REG": 1}
+    assert mvau_pipeline(first) == {"W_REG": 1, "SUM_REG": 1}
     assert mvau_pipeline(wide, "none") == {"W_REG": 0, "W_BANK": 0, "W_SLICE": 0,
         "POP_CHUNK": 0, "SUM_GROUP": 0, "SUM_REG": 0, "THR_REG": 0}
     packed = BinaryMVAU("p", 784, 4, 784, 1, rng.integers(0, 2, (4, 784), dtype=np.uint8))  # TFC packed input
@@ -104,12 +112,12 @@ def test_pipeline_parameters_follow_the_folding():
         "POP_CHUNK": 8, "SUM_GROUP": 4, "SUM_REG": 1, "THR_REG": 0}
     lfc_hidden = BinaryMVAU("l", 1024, 1024, 1024, 2, rng.integers(0, 2, (1024, 1024), dtype=np.uint8),
                             np.full((1024, 1), 512))  # 1024 x 11-bit thresholds: block RAM
-    assert mvau_pipeline(lfc_hidden)["THR_REG"] == 1 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0
-    # CNV (3,000 img/s): a 32K x 18-bit weight ROM in 1K-word banks, a 36 x 1024-bit one read in 32-bit slices
+    assert mvau_pipeline(lfc_hidden)["THR_REG"] == 2 and mvau_pipeline(lfc_hidden, "none")["THR_REG"] == 0
+    # CNV (3,000 img/s): a 32K x 18-bit weight ROM in 1K-word banks, a 36 x 1024-bit one read in 16-bit slices
     deep = BinaryMVAU("d", 2304, 256, 18, 1, rng.integers(0, 2, (256, 2304), dtype=np.uint8))
     shallow = BinaryMVAU("s", 576, 64, 64, 16, rng.integers(0, 2, (64, 576), dtype=np.uint8))
     assert [mvau_pipeline(deep)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [2, 1024, 0]
-    assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 32]
+    assert [mvau_pipeline(shallow)[k] for k in ("W_REG", "W_BANK", "W_SLICE")] == [1, 0, 16]
     # any weight ROM yosys puts in block RAM (CNV's 192 x 384-bit layer 8) keeps one fabric register after the
     # one `surge-hw pnr` moves into the RAM; TFC's 640-bit output layer (LUTs) keeps one register in all
     cnv8 = BinaryMVAU("c8", 576, 128, 24, 16, rng.integers(0, 2, (128, 576), dtype=np.uint8))
@@ -135,7 +143,11 @@ def test_link_fifo_parameters():
     assert link_fifo_params(LinkPlan(0, [64, 784], 4), "auto")["IN_REG"] == 1
     assert "IN_REG" not in link_fifo_params(LinkPlan(1, [64, 1024], 2), "auto")
     big = link_fifo_params(LinkPlan(2, [16], 1024), "auto")  # 16 kbit: block RAM
-    assert big == {"WIDTH": 16, "DEPTH": 1024, "OUT_REG": 1, "LUTRAM": 0, "IN_REG": 1}
+    assert big == {"WIDTH": 16, "DEPTH": 1024, "OUT_REG": 1, "LUTRAM": 0, "RD_REGS": 2, "IN_REG": 1}
+    # a deep narrow one is block RAM too, read through two registers (CNV's 1 x 1024 link 18); 128 deep stays
+    assert link_fifo_params(LinkPlan(18, [1, 1], 1024), "auto")["RD_REGS"] == 2
+    assert link_fifo_params(LinkPlan(16, [1, 4], 128), "auto") == {"WIDTH": 4, "DEPTH": 128, "OUT_REG": 1,
+                                                                  "LUTRAM": 1, "IN_REG": 1}
     assert "IN_REG" not in link_fifo_params(LinkPlan(2, [16], 1024), "none")
     # width converters: every widening one registered under auto, narrowing ones and "none" as they were
     assert link_dwc_params(2, 1024, "auto") == {"IN_W": 2, "OUT_W": 1024, "OUT_REG": 1}

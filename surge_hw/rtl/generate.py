@@ -229,8 +229,13 @@ def link_fifo_depth(requested: int, consumer) -> int:
     return max(2, 1 << (vector_beats(consumer) + 2 - 1).bit_length())
 
 
-FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (with their output register): a
+FIFO_LUTRAM_BITS = 8192  # link FIFOs up to this size are asked for LUT RAM (with their output buffer): a
 # block-RAM FIFO's 5.8 ns clock-to-out into the next input buffer set CNV's clock (256 x 18 bits, 10.0 ns)
+FIFO_LUTRAM_DEPTH = 128  # ... and up to this depth: a deeper one reads through a multiplexer of that many / 16
+# LUT-RAM blocks spread over the die (CNV's 1 x 1024 and 1 x 642 link FIFOs: 64 and 41 blocks, 7.9-8.3 ns to the
+# output register, the worst path once layer 4's ROM was read in 16-bit slices). Those go to block RAM, read
+# through two registers (RD_REGS = 2): the RAM's read register and its output register (`surge-hw pnr` moves the
+# second into the DP16KD), so neither the mux nor the RAM's 5.6 ns clock-to-out reaches the output buffer
 
 
 FIFO_IN_REG_DEPTH = 3  # auto: every link FIFO at least this deep registers its input and its ready (IN_REG; one
@@ -240,13 +245,18 @@ FIFO_IN_REG_DEPTH = 3  # auto: every link FIFO at least this deep registers its 
 
 
 def link_fifo_params(link, pipeline: str) -> dict:
-    """``axis_fifo`` parameters of a link. ``auto`` registers the FIFO's output (OUT_REG) and keeps a small
-    FIFO in LUT RAM (LUTRAM): its asynchronous read then ends in a flip-flop, not in the next layer's input
-    buffer. LFC's critical path was that FIFO -> the last MVAU's input buffer (97.1 MHz); with OUT_REG alone
-    yosys folded the register into a block RAM read (98.7 MHz); benchmarks/results/pnr/fmax.json. It also
-    registers the FIFO's input and ready (IN_REG, ``FIFO_IN_REG_DEPTH``)."""
+    """``axis_fifo`` parameters of a link. ``auto`` gives the FIFO its registered-ready output buffer
+    (OUT_REG: the read ends in flip-flops, not in the next layer's input buffer, and the consumer's ready stops
+    at the buffer: LFC's FIFO -> last MVAU's input buffer was its critical path at 97.1 MHz, then the next
+    MVAU's ready -> pop -> the FIFO's count at 102.3 MHz); keeps a small, shallow FIFO in LUT RAM (LUTRAM: with
+    a plain block RAM yosys folded the output register into its synchronous read, 98.7 MHz) and reads a larger
+    one from block RAM through two registers (RD_REGS, ``FIFO_LUTRAM_DEPTH``); benchmarks/results/pnr/fmax.json.
+    It also registers the FIFO's input and ready (IN_REG, ``FIFO_IN_REG_DEPTH``)."""
     width, depth, on = link.widths[-1], link.fifo_depth, pipeline == "auto"
-    params = dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(on and width * depth <= FIFO_LUTRAM_BITS))
+    lutram = on and width * depth <= FIFO_LUTRAM_BITS and depth <= FIFO_LUTRAM_DEPTH
+    params = dict(WIDTH=width, DEPTH=depth, OUT_REG=int(on), LUTRAM=int(lutram))
+    if on and not lutram:
+        params["RD_REGS"] = 2
     if on and depth >= FIFO_IN_REG_DEPTH:
         params["IN_REG"] = 1
     return params
@@ -269,7 +279,9 @@ POP_CHUNK_BITS = 8  # partial popcounts of this many bits when the pipelined add
 SUM_GROUP_CHUNKS = 4  # wide SIMD: partial popcounts summed in registered groups of this many (8: packed TFC
 # reached 119.9 MHz worst of 3 seeds, 4: 126.6; benchmarks/results/pnr/fmax.json), whenever there are more
 # chunks than that: CNV's SIMD-64 layer 4 summed its 8 chunks in one stage (8.1 ns, 2 of 3 seeds' worst path)
-THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output before the compare
+THR_REG_BITS = 2048  # threshold ROMs larger than this land in block RAM: register its output twice before the
+# compare (THR_REG = 2): `surge-hw pnr` moves the first register into the RAM, the second stays beside the compare.
+# With one, absorbed, LFC's MVAU_hls_2 read its RAM straight into the compare across the die (9.1 ns, a seed's worst)
 
 
 EBR_BITS = 16384  # an ECP5 block RAM (DP16KD): 16K x 1, 8K x 2, 4K x 4, 2K x 9 or 1K x 18 bits
@@ -277,8 +289,10 @@ MAX_WEIGHT_BANKS = 100  # mvau_binary names bank files with two digits
 # a weight ROM of at most SLICE_MAX_DEPTH words of at least SLICE_MIN_BITS bits: in LUTs, read in slices of
 # SLICE_BITS bits with their own address registers (CNV's 36 x 1024 ROM; TFC's 64 x 784 one stays in block RAM,
 # 126.6 MHz as it is). With 64-bit slices an address copy -> its slice's register was CNV's worst path on a seed
-# (8.2 ns, 5.9 of it routing: each address bit drives some 256 LUTs); 32 halves that fan-out
-SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 32
+# (8.2 ns, 5.9 of it routing: each address bit drives some 256 LUTs); 32 halves that fan-out, and was still
+# 8.0-8.4 ns on all 3 seeds (CNV 119.1 MHz worst); 16 took it off the critical path (121.0 / 122.2 MHz, 2 seeds,
+# set by hand, with link FIFO reads then the worst paths)
+SLICE_MAX_DEPTH, SLICE_MIN_BITS, SLICE_BITS = 64, 1024, 16
 # a block-RAM weight ROM with words this wide (LFC's 1024/2048 bits: 57+ EBRs over the die) or in banks gets two
 # registers after it (W_REG = 2): with one, the route from the RAMs to it set the clock (LFC 96.4 MHz, 4.5 ns)
 W_REG2_BITS = 1024
@@ -323,7 +337,7 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     registered before the accumulate (SUM_REG): a pipelined adder tree; above ``SUM_GROUP_CHUNKS`` chunks
     (SIMD > 32: CNV's SIMD-64 layers, TFC's packed 784-bit first layer with 98 chunks) registered levels sum groups of
     ``SUM_GROUP_CHUNKS`` chunks first (SUM_GROUP); a threshold ROM above ``THR_REG_BITS`` (block RAM: LFC's
-    512 x 22 bits) gets a second register before the compare (THR_REG); a weight ROM deeper than one block RAM
+    512 x 22 bits) gets two registers before the compare (THR_REG = 2); a weight ROM deeper than one block RAM
     is split into banks, each registered, then selected into one more register (W_BANK,
     :func:`weight_bank_depth`); a shallow ROM of wide words is read in slices, each with its own address register
     (W_SLICE). ``none``: none of these. Each
@@ -332,8 +346,8 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
     if pipeline not in PIPELINES:
         raise IRError(f"pipeline must be one of {PIPELINES}, got {pipeline!r}")
     on = pipeline == "auto"
-    if isinstance(layer, IntegerMVAU):
-        return {"W_REG": int(on)}
+    if isinstance(layer, IntegerMVAU):  # SUM_REG: -x and the accumulate are two carry chains in series
+        return {"W_REG": int(on), "SUM_REG": int(on)}
     chunked = on and layer.simd > POP_CHUNK_BITS
     chunks = math.ceil(layer.simd / POP_CHUNK_BITS) if chunked else 1
     thr_bits = layer.mh * layer.n_thres * threshold_width(layer)
@@ -345,7 +359,7 @@ def mvau_pipeline(layer: BinaryMVAU, pipeline: str = "auto") -> dict:
             "W_SLICE": SLICE_BITS if sliced else 0,
             "POP_CHUNK": POP_CHUNK_BITS if chunked else 0,
             "SUM_GROUP": SUM_GROUP_CHUNKS if chunks > SUM_GROUP_CHUNKS else 0,
-            "SUM_REG": int(chunks > 2), "THR_REG": int(on and thr_bits > THR_REG_BITS)}
+            "SUM_REG": int(chunks > 2), "THR_REG": 2 if on and thr_bits > THR_REG_BITS else 0}
 
 
 def plan_mvau(layer: BinaryMVAU, inst: str, project) -> dict:

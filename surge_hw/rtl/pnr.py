@@ -38,7 +38,8 @@ SPEED_GRADES = (6, 7, 8)
 # registers / memories of our blocks, by the name they have in the Verilog -> pipeline stage in words
 STAGES = {
     "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight ROM output register", "x_r": "input register (2nd)",
-    "c_r": "input/control delay register", "bank_r": "bank number register", "w_a": "weight ROM output register",
+    "c_r": "input/control delay register",
+    "wa": "LUT-ROM address copy", "w_q_slice": "weight-slice register", "bank_r": "bank number register", "w_a": "weight ROM output register",
     "part_q": "partial-popcount register", "left": "width-converter register", "count": "beat counter", "x_q": "input register", "ibuf": "input buffer",
     "acc": "accumulator", "tmem": "threshold ROM", "thr_q": "threshold register", "out_data_q": "output register",
     "out_valid_q": "output valid", "sum_q": "partial-sum register", "grp_q": "group-sum register", "grp_slot": "group-sum register",
@@ -51,7 +52,11 @@ STAGES = {
     "sr_lo": "width-converter shift register", "out_q": "output register", "out_v": "output valid",
     "rdy_q": "FIFO ready flag",
     "mem": "FIFO memory", "wr_ptr": "FIFO pointer", "rd_ptr": "FIFO pointer", "full_q": "FIFO full flag",
-    "empty_q": "FIFO empty flag", "avail": "FIFO beat count", "q_data": "FIFO output register",
+    "empty_q": "FIFO empty flag", "avail": "FIFO beat count",
+    "ob": "FIFO output buffer", "ob_th": "FIFO output-buffer count", "ob_cr": "FIFO output-buffer credits",
+    "held": "FIFO output-buffer slot flag", "wp": "FIFO output-buffer pointer", "rp": "FIFO output-buffer pointer",
+    "th": "row-count thermometer", "lv": "group-sum register",
+    "rd_q": "FIFO read register", "rd_q2": "FIFO read output register", "rv": "FIFO read valid",
     "w_q_bank": "weight bank register", "w_m": "weight bank select register",
     "rows": "row buffer", "rdata": "row buffer read register", "dout": "output register", "filled": "row count",
     "row_ok_q": "row-ready flag", "room_q": "row-room flag",

@@ -25,7 +25,8 @@
 //  [S2s SUM_REG = 1: their sum, registered; the accumulate is then one short add]
 //   S2  XNOR + (sum of partial) popcounts, accumulate; threshold ROM read on the last fold step
 //  [S2t THR_REG = 1: accumulator and threshold word registered again (the threshold ROM's BRAM output
-//       register: a BRAM read straight into the compare set LFC's clock)]
+//       register: a BRAM read straight into the compare set LFC's clock); THR_REG = 2: once more, so that
+//       one register stays in the fabric beside the compare when `surge-hw pnr` moves the first into the RAM]
 //   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
 // Each optional stage (and each of the W_REG registers) adds one cycle of latency; the initiation
 // interval stays NF*SF cycles per vector.
@@ -55,8 +56,8 @@ module mvau_binary #(
     parameter integer POP_CHUNK = 0,        // > 0 and < SIMD: registered partial popcounts of this many bits
     parameter integer SUM_REG = 0,          // 1: the sum of the partial popcounts is registered before the
                                             //    accumulate (with POP_CHUNK: a two-level pipelined adder tree)
-    parameter integer THR_REG = 0,          // 1 (with N_THRES > 0): register acc and the threshold word before
-                                            //    the compare
+    parameter integer THR_REG = 0,          // 1 or 2 (with N_THRES > 0): register acc and the threshold word
+                                            //    before the compare, once or twice
     parameter integer SUM_GROUP = 0,        // > 1 and < SIMD/POP_CHUNK: the partial counts are summed in
                                             //    registered levels of this fan-in first (784: 98 -> 25 -> 7 -> 2)
     parameter WEIGHT_FILE = "weights.mem",
@@ -88,6 +89,22 @@ module mvau_binary #(
     localparam integer BANKED = (W_REG != 0 && W_BANK > 0 && W_BANK < WDEPTH) ? 1 : 0;
     localparam integer BK_W = (BANKED != 0) ? $clog2(W_BANK) : 0;
     localparam integer NB = (BANKED != 0) ? (WDEPTH + W_BANK - 1) / W_BANK : 1;
+    // a + 1 as XORs and ANDs, so that synthesis builds it in LUTs, not on a carry chain: abc9 sees through
+    // ECP5's carry cells and fed a slice's ROM from the address counter's sum outputs, which put the chain
+    // (0.9 ns and a route to it) on CNV's worst path (layer 4: address copy -> chain -> ROM -> slice, 8.1 ns)
+    function [WA_W-1:0] inc_lut;
+        input [WA_W-1:0] a;
+        integer i;
+        reg c;
+        begin
+            c = 1'b1;
+            for (i = 0; i < WA_W; i = i + 1) begin
+                inc_lut[i] = a[i] ^ c;
+                c = c & a[i];
+            end
+        end
+    endfunction
+
     // W_SLICE (without W_BANK, below PE*SIMD): the weight ROM in LUTs, in slices with their own address
     localparam integer SLICED = (BANKED == 0 && W_SLICE > 0 && W_SLICE < PE * SIMD) ? 1 : 0;
     localparam integer NRS = (SLICED != 0) ? (PE * SIMD + W_SLICE - 1) / W_SLICE : 1;
@@ -137,7 +154,7 @@ module mvau_binary #(
     // S1, the optional stages, S2, S3 (FIFO write) and the FIFO's output; one entry per SF cycles of that
     // is in flight, plus one so that a credit returned this cycle is not yet needed
     localparam integer LAT = SF + 3 + W_REG + BANKED + POP_REG + NLV + ((SUM_REG != 0) ? 1 : 0)
-                             + ((THR_REG != 0 && N_THRES > 0) ? 1 : 0);
+                             + ((THR_REG != 0 && N_THRES > 0) ? THR_REG : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
 
     // ---- S0: fold counters, credits, input select (mvau_fold.v) ---------------------------------------
@@ -167,7 +184,7 @@ module mvau_binary #(
                 (* keep = "true" *) reg [WA_W-1:0] wa;  // = waddr
                 always @(posedge clk) begin
                     if (rst) wa <= {WA_W{1'b0}};
-                    else if (issue) wa <= (wa == WA_LAST) ? {WA_W{1'b0}} : wa + 1'b1;
+                    else if (issue) wa <= (wa == WA_LAST) ? {WA_W{1'b0}} : inc_lut(wa);
                 end
                 (* ram_style = "logic" *)
                 reg [PE*SIMD-1:0] wmem [0:WDEPTH-1];
@@ -566,7 +583,24 @@ module mvau_binary #(
                     if (rst) v3 <= 1'b0;
                     else v3 <= v2;
                 end
-                assign {acc_c, thr_c, v_res} = {acc_r, thr_r, v3};
+                if (THR_REG > 1) begin : g_thr_reg2
+                    // thr_r becomes the block RAM's output register (surge-hw pnr); this one sits beside the
+                    // compare. With thr_r alone, absorbed, the RAM drove the compare across the die (LFC's
+                    // MVAU_hls_2: 5.0 ns of routing from the RAM, 9.1 ns in all)
+                    reg [PE*ACC_W-1:0] acc_r2;
+                    reg [PE*N_THRES*TW-1:0] thr_r2;
+                    reg v4;
+                    always @(posedge clk) begin
+                        if (v3) {acc_r2, thr_r2} <= {acc_r, thr_r};
+                    end
+                    always @(posedge clk) begin
+                        if (rst) v4 <= 1'b0;
+                        else v4 <= v3;
+                    end
+                    assign {acc_c, thr_c, v_res} = {acc_r2, thr_r2, v4};
+                end else begin : g_thr_reg1
+                    assign {acc_c, thr_c, v_res} = {acc_r, thr_r, v3};
+                end
             end else begin : g_thr_comb
                 assign {acc_c, thr_c, v_res} = {acc, thr_q, v2};
             end

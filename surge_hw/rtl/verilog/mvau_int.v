@@ -19,9 +19,11 @@
 // Pipeline (valid bits travel with the data; the data registers load every cycle):
 //   S0 fold counters, credits, input select -> S1 weight ROM word (registered read: BRAM-inferable), x
 //  [S1r W_REG = 1: second weight/input register (the BRAM output register), off the ROM's clk->out path]
-//   S2  per lane sum over SIMD of +-x, accumulate; threshold ROM read on the last fold step
+//  [S2s SUM_REG = 1: per lane sum over SIMD of +-x, registered: -x and the accumulate were two carry chains
+//       in series (CNV's first layer: input register -> negate -> accumulate, 8.1 ns, a seed's worst path)]
+//   S2  per lane sum over SIMD of +-x (unless S2s), accumulate; threshold ROM read on the last fold step
 //   S3  threshold compare -> output FIFO (first-word fall-through: out_tvalid/out_tdata are registered)
-// W_REG adds one cycle of latency; the initiation interval stays NF*SF cycles per vector.
+// W_REG and SUM_REG add one cycle of latency each; the initiation interval stays NF*SF cycles per vector.
 //
 // Memories (hex, $readmemh):
 //   WEIGHT_FILE: NF*SF words of PE*SIMD bits; word nf*SF+sf, bit [p*SIMD+s] = W[nf*PE+p][sf*SIMD+s].
@@ -42,6 +44,7 @@ module mvau_int #(
     parameter integer OUT_W = 1,            // output element width (ACC_W when N_THRES = 0)
     parameter integer TW = 13,              // threshold width (two's complement)
     parameter integer W_REG = 0,            // 1: extra register after the weight ROM (BRAM output register)
+    parameter integer SUM_REG = 0,          // 1: each lane's sum of +-x registered before the accumulate
     parameter WEIGHT_FILE = "weights.mem",
     parameter THRES_FILE = "thresholds.mem",
     // Vectors per image: the unit is free-running, kept for the interface FINN's MVAU has.
@@ -65,7 +68,7 @@ module mvau_int #(
     localparam integer WA_W = (WDEPTH > 1) ? $clog2(WDEPTH) : 1;
     localparam [0:0] SIGNED_IN = (IN_SIGNED != 0) ? 1'b1 : 1'b0;
     // cycles from a group's first beat to its result leaving the FIFO (see mvau_binary.v)
-    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0);
+    localparam integer LAT = SF + 3 + ((W_REG != 0) ? 1 : 0) + ((SUM_REG != 0) ? 1 : 0);
     localparam integer ODEPTH = (LAT + SF - 1) / SF + 1;
 
     // sum over the SIMD elements of (w[s] ? +x[s] : -x[s]), at accumulator width
@@ -139,21 +142,48 @@ module mvau_int #(
         end
     endgenerate
 
-    // ---- S2: signed sum of +-x and accumulate --------------------------------------------------
+    // ---- S2s (SUM_REG = 1): each lane's sum of +-x, registered -------------------------------------
+    wire [PE*ACC_W-1:0] sum_b;
+    wire vb, firstb, lastb;
+    wire [NF_W-1:0] nfb;
+    genvar gq;
+    generate
+        if (SUM_REG != 0) begin : g_sum_reg
+            reg [PE*ACC_W-1:0] sum_q;
+            reg v_s, first_s, last_s;
+            reg [NF_W-1:0] nf_s;
+            for (gq = 0; gq < PE; gq = gq + 1) begin : g_lane
+                always @(posedge clk) sum_q[gq*ACC_W +: ACC_W] <= bipolar_sum(w_a[gq*SIMD +: SIMD], x_a);
+            end
+            always @(posedge clk) {first_s, last_s, nf_s} <= {firsta, lasta, nfa};
+            always @(posedge clk) begin
+                if (rst) v_s <= 1'b0;
+                else v_s <= va;
+            end
+            assign {sum_b, vb, firstb, lastb, nfb} = {sum_q, v_s, first_s, last_s, nf_s};
+        end else begin : g_sum_comb
+            for (gq = 0; gq < PE; gq = gq + 1) begin : g_lane
+                assign sum_b[gq*ACC_W +: ACC_W] = bipolar_sum(w_a[gq*SIMD +: SIMD], x_a);
+            end
+            assign {vb, firstb, lastb, nfb} = {va, firsta, lasta, nfa};
+        end
+    endgenerate
+
+    // ---- S2: accumulate ----------------------------------------------------------------------------
     reg [PE*ACC_W-1:0] acc;
     reg v2;
     integer p;
     always @(posedge clk) begin
-        if (va) begin
+        if (vb) begin
             for (p = 0; p < PE; p = p + 1) begin
-                acc[p*ACC_W +: ACC_W] <= (firsta ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
-                                         + bipolar_sum(w_a[p*SIMD +: SIMD], x_a);
+                acc[p*ACC_W +: ACC_W] <= (firstb ? {ACC_W{1'b0}} : acc[p*ACC_W +: ACC_W])
+                                         + sum_b[p*ACC_W +: ACC_W];
             end
         end
     end
     always @(posedge clk) begin
         if (rst) v2 <= 1'b0;
-        else v2 <= va & lasta;
+        else v2 <= vb & lastb;
     end
 
     // ---- S3: activation (thresholds) into the output FIFO --------------------------------------------
@@ -165,7 +195,7 @@ module mvau_int #(
             initial $readmemh(THRES_FILE, tmem);
             reg [PE*N_THRES*TW-1:0] thr_q;
             always @(posedge clk) begin
-                if (va & lasta) thr_q <= tmem[nfa];
+                if (vb & lastb) thr_q <= tmem[nfb];
             end
 
             // #{t : a >= T[t]}, both sign-extended to CMP_W bits; the flipped top bit (offset binary)
@@ -200,7 +230,7 @@ module mvau_int #(
         end else begin : g_no_thres
             // no activation: the accumulator is the output (OUT_W == ACC_W)
             assign result = acc;
-            wire unused_nfa = &{1'b0, nfa};
+            wire unused_nfb = &{1'b0, nfb};
         end
     endgenerate
 
