@@ -138,7 +138,10 @@ module axis_fifo #(
     generate
         if ((RD_REGS != 0 && OUT_REG == 0) || RD_REGS < 0 || RD_REGS > 2) begin : g_bad_rd_regs
             // a read pipeline needs the output buffer's credits (OUT_REG=1) to know when a beat arrives
-            axis_fifo_RD_REGS_is_0_1_or_2_and_needs_OUT_REG_1 bad_parameter();
+            initial begin
+                $display("axis_fifo: RD_REGS must be 0, 1 or 2, and RD_REGS > 0 needs OUT_REG = 1");
+                $finish;
+            end
         end
         if (LUTRAM != 0 && RD_REGS == 0) begin : g_lutram
             (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:ME-1];
