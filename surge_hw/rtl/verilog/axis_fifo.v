@@ -8,8 +8,8 @@
 // flip-flops instead of in the consumer's logic, and the consumer's ready never reaches the memory side. The
 // buffer holds OB = RD_REGS + 2 beats; a beat leaves the memory (pop) when it is not empty and the buffer has a
 // free slot not yet claimed by a read in flight: a credit flag, a flip-flop. So pop, the pointers and the
-// occupancy depend on the FIFO's own flip-flops only, and m_tready goes to the buffer's flags, its credits and
-// its registers' enables, all local to the buffer. With one output register whose refill followed m_tready,
+// occupancy depend on the FIFO's own flip-flops only, and m_tready goes only to the buffer's read pointer and
+// flags, all local to the buffer. With one output register whose refill followed m_tready,
 // the consumer's ready -> pop -> the count crossed the die twice when the two sat far apart (LFC: the next
 // MVAU's fold flag -> a LUT shared by pop and the 1024-bit register's enable -> link 2's count, 9.8 ns, 8.3
 // of it routing). The buffer is a ring: slots are written without looking at m_tready, and the consumer

@@ -143,29 +143,27 @@ module mvau_int #(
     endgenerate
 
     // ---- S2s (SUM_REG = 1): each lane's sum of +-x, registered -------------------------------------
-    wire [PE*ACC_W-1:0] sum_b;
+    wire [PE*ACC_W-1:0] sum_c;                  // each lane's sum of +-x
+    wire [PE*ACC_W-1:0] sum_b;                  // ... as the accumulate sees it
     wire vb, firstb, lastb;
     wire [NF_W-1:0] nfb;
     genvar gq;
     generate
+        for (gq = 0; gq < PE; gq = gq + 1) begin : g_lane
+            assign sum_c[gq*ACC_W +: ACC_W] = bipolar_sum(w_a[gq*SIMD +: SIMD], x_a);
+        end
         if (SUM_REG != 0) begin : g_sum_reg
             reg [PE*ACC_W-1:0] sum_q;
             reg v_s, first_s, last_s;
             reg [NF_W-1:0] nf_s;
-            for (gq = 0; gq < PE; gq = gq + 1) begin : g_lane
-                always @(posedge clk) sum_q[gq*ACC_W +: ACC_W] <= bipolar_sum(w_a[gq*SIMD +: SIMD], x_a);
-            end
-            always @(posedge clk) {first_s, last_s, nf_s} <= {firsta, lasta, nfa};
+            always @(posedge clk) {sum_q, first_s, last_s, nf_s} <= {sum_c, firsta, lasta, nfa};
             always @(posedge clk) begin
                 if (rst) v_s <= 1'b0;
                 else v_s <= va;
             end
             assign {sum_b, vb, firstb, lastb, nfb} = {sum_q, v_s, first_s, last_s, nf_s};
         end else begin : g_sum_comb
-            for (gq = 0; gq < PE; gq = gq + 1) begin : g_lane
-                assign sum_b[gq*ACC_W +: ACC_W] = bipolar_sum(w_a[gq*SIMD +: SIMD], x_a);
-            end
-            assign {vb, firstb, lastb, nfb} = {va, firsta, lasta, nfa};
+            assign {sum_b, vb, firstb, lastb, nfb} = {sum_c, va, firsta, lasta, nfa};
         end
     endgenerate
 
