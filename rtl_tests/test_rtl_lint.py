@@ -60,6 +60,8 @@ BLOCK_PARAMS = {
                        dict(DMA_W=64, OUT_W=784, OUT_BEATS=1)],
     "sliding_window": [
         dict(IH=30, IW=30, C=64, SIMD=16, ELEM_W=1, KH=3, KW=3),  # CNV 30x30x64 K3
+        dict(IH=30, IW=30, C=64, SIMD=16, ELEM_W=1, KH=3, KW=3, WR_REG=1),  # as generated: writes registered
+        dict(IH=1, IW=1, C=4, SIMD=2, ELEM_W=1, KH=1, KW=1, WR_REG=1),  # one pixel, CF = 2: registered writes
         dict(IH=28, IW=28, C=64, SIMD=2, ELEM_W=1, KH=2, KW=2, SH=2, SW=2, DEPTHWISE=1),  # CNV max-pool window
         dict(IH=32, IW=32, C=1, SIMD=1, ELEM_W=8, KH=3, KW=3),  # CF = 1: no cf address field
         dict(IH=9, IW=9, C=3, SIMD=1, ELEM_W=4, KH=3, KW=3, SH=2, SW=2, DH=2, DW=2),  # R = 7 row slots

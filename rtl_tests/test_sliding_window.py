@@ -69,6 +69,8 @@ OUR_CONFIGS = [
     (8, 5, 1, 2, 2, 4, False, False),  # 1x1 stride 2, odd H: the step to the next image (1) < stride
     (16, 7, 1, 1, 16, 1, False, False),  # 1x1, SIMD = C: one beat per pixel
     (2, 7, 3, 3, 1, 3, True, True),  # stride 3 = K, depthwise
+    (16, 1, 1, 1, 8, 1, False, False),  # 1x1 image and kernel, CF = 2: registered writes (WR_REG), a row of 2 words
+    (16, 1, 1, 1, 16, 1, False, False),  # a row of one word: writes not registered (WR_REG = 0)
 ]
 
 

@@ -88,6 +88,14 @@ def test_name_cell_maps_yosys_names_to_layers():
     assert name_cell("link2_fifo_i.g_out_reg.g_slot[0].g_mid.ob[0]_TRELLIS_FF_Q", man) == \
         "link2_fifo_i FIFO output buffer (ob)"
     assert name_cell("link2_fifo_i.g_bram.g_r2.rd_q2_TRELLIS_FF_Q", man) == "link2_fifo_i FIFO read output register (rd_q2)"
+    # the fold's kept flag copies and the sliding window's registered row-buffer write
+    assert name_cell("l1_fc0.u_fold.nf0_o_TRELLIS_FF_Q", man) == \
+        "layer 1 fc0 (mvau_binary) from-stream flag (issue copy) (nf0_o)"
+    assert name_cell("l1_fc0.u_fold.g_ibuf.g_slice[3].fs_TRELLIS_FF_Q", man) == \
+        "layer 1 fc0 (mvau_binary) input-buffer select (fs)"
+    assert name_cell("l7_swg.g_wr_reg.wd_q_TRELLIS_FF_Q_3", {"layers": [
+        {"index": 7, "name": "swg", "kind": "sliding_window"}]}) == \
+        "layer 7 swg (sliding_window) row-buffer write register (wd_q)"
 
 
 def test_pipeline_parameters_follow_the_folding():

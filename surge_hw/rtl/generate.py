@@ -413,8 +413,10 @@ def sliding_window_params(layer: SlidingWindow) -> dict:
     """``sliding_window`` parameters of an IR :class:`SlidingWindow` (also used by its bench)."""
     layer.check()
     (ih, iw), (kh, kw), (sh, sw), (dh, dw) = layer.ifm_dim, layer.kernel, layer.stride, layer.dilation
+    # WR_REG: row-buffer writes from a register, except where a row is one word read at once (the RTL's comment)
+    wr_reg = int(kh > 1 or iw * (layer.channels // layer.simd) > 1)
     return dict(IH=ih, IW=iw, C=layer.channels, SIMD=layer.simd, ELEM_W=layer.in_bits, KH=kh, KW=kw, SH=sh, SW=sw,
-                DH=dh, DW=dw, DEPTHWISE=int(bool(layer.depthwise)))
+                DH=dh, DW=dw, DEPTHWISE=int(bool(layer.depthwise)), WR_REG=wr_reg)
 
 
 def plan_sliding_window(layer: SlidingWindow, inst: str, project) -> dict:

@@ -37,7 +37,7 @@ SPEED_GRADES = (6, 7, 8)
 
 # registers / memories of our blocks, by the name they have in the Verilog -> pipeline stage in words
 STAGES = {
-    "wmem": "weight ROM", "w_q": "weight register", "w_r": "weight ROM output register", "x_r": "input register (2nd)",
+    "wmem": "weight ROM", "w_q": "weight register", "w_q_reg": "weight register", "w_r": "weight ROM output register", "x_r": "input register (2nd)",
     "c_r": "input/control delay register",
     "wa": "LUT-ROM address copy", "w_q_slice": "weight-slice register", "bank_r": "bank number register", "w_a": "weight ROM output register",
     "part_q": "partial-popcount register", "left": "width-converter register", "count": "beat counter", "x_q": "input register", "ibuf": "input buffer",
@@ -48,6 +48,9 @@ STAGES = {
     "sf": "fold counter", "nf": "fold counter", "waddr": "weight address", "cf": "fold counter",
     "credits": "output-FIFO credits", "fs_q": "input-buffer select",
     "sf0_q": "fold-start flag", "nf0_q": "from-stream flag", "cr_q": "credit flag",
+    "sf0_o": "fold-start flag (issue copy)", "nf0_o": "from-stream flag (issue copy)", "cr_o": "credit flag (issue copy)",
+    "fs": "input-buffer select", "wr_q": "row-buffer write register", "wa_q": "row-buffer write register",
+    "wd_q": "row-buffer write register", "ofifo": "output FIFO",
     "in_q": "input register", "in_v": "input valid", "in_last": "group-end flag", "last_q": "group-end flag",
     "sr_lo": "width-converter shift register", "out_q": "output register", "out_v": "output valid",
     "rdy_q": "FIFO ready flag",
@@ -59,7 +62,7 @@ STAGES = {
     "rd_q": "FIFO read register", "rd_q2": "FIFO read output register", "rv": "FIFO read valid",
     "w_q_bank": "weight bank register", "w_m": "weight bank select register",
     "rows": "row buffer", "rdata": "row buffer read register", "dout": "output register", "filled": "row count",
-    "row_ok_q": "row-ready flag", "room_q": "row-room flag",
+    "row_ok_q": "row-ready flag", "room_q": "row-room flag", "v1": "pipeline valid", "v2": "pipeline valid",
 }
 
 

@@ -50,50 +50,59 @@ module mvau_fold #(
     // in_tready is one LUT of flip-flops: decoding sf, nf and credits in front of it put two or three LUT levels
     // before the link FIFO's wide output register enable (LFC: fold counter -> in_tready -> the 1024-bit FIFO
     // output register, 9.1 ns).
-    reg sf0_q;                                  // sf == 0
-    reg nf0_q;                                  // nf == 0
-    wire nf0_next;                              // nf == 0 next cycle (also loads the input buffer's fs_q copies)
-    reg cr_q;                                   // credits != 0
-    wire may_go = ~sf0_q | cr_q;
-    wire from_stream = nf0_q;
+    (* keep = "true" *) reg sf0_q;              // sf == 0 (keep on the reg too: the form Vivado honours)
+    (* keep = "true" *) reg nf0_q;              // nf == 0
+    (* keep = "true" *) reg cr_q;               // credits != 0
+    wire sf_last_c = (sf == SF_LAST);
     wire nf_last = (nf == NF_LAST);
-    wire take_credit = issue & sf0_q;
+    // issue_l moves the fold's own state (sf, nf, credits and their flags); `issue`, which the pipeline and the
+    // weight address counters load (tens to hundreds of enables spread over the ROM), is a second copy of the
+    // same function of a second copy of the flags (nf0_o, sf0_o, cr_o). With one shared LUT, placement pulled it
+    // towards those enables and the fold's loop (nf0_q -> issue -> nf0_q) crossed the die twice (LFC layer 2,
+    // 8.0 ns, 6.8 of it routing).
+    wire issue_l = (~sf0_q | cr_q) & (~nf0_q | in_tvalid);
+    wire take_credit = issue_l & sf0_q;
+    wire sf0_next = rst | (issue_l ? sf_last_c : sf0_q);
+    wire nf0_next = rst | ((issue_l & sf_last_c) ? nf_last : nf0_q);  // also loads the input buffer's fs_q
+    wire cr_next = rst ? (ODEPTH > 0)
+                 : (take_credit & ~pop) ? (credits != C_ONE)
+                 : (~take_credit & pop) ? 1'b1 : cr_q;
 
-    assign group_start = sf0_q;
-    assign sf_last = (sf == SF_LAST);
-    assign issue = may_go & (from_stream ? in_tvalid : 1'b1);
-    assign in_tready = may_go & from_stream;
+    assign sf_last = sf_last_c;
+    assign in_tready = (~sf0_q | cr_q) & nf0_q;
 
     always @(posedge clk) begin
         if (rst) begin
             sf <= {SF_W{1'b0}};
             nf <= {NF_W{1'b0}};
-            waddr <= {WA_W{1'b0}};
-            sf0_q <= 1'b1;
-        end else if (issue) begin
-            waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
-            sf0_q <= sf_last;
-            if (sf_last) begin
-                sf <= {SF_W{1'b0}};
-                nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
-            end else begin
-                sf <= sf + 1'b1;
-            end
+        end else if (issue_l & sf_last_c) begin
+            sf <= {SF_W{1'b0}};
+            nf <= nf_last ? {NF_W{1'b0}} : nf + 1'b1;
+        end else if (issue_l) begin
+            sf <= sf + 1'b1;
         end
     end
-    assign nf0_next = rst | ((issue & sf_last) ? nf_last : nf0_q);
-    always @(posedge clk) nf0_q <= nf0_next;
+    // the flags and their copies below: one flip-flop per always block with the keep attribute on the block,
+    // the form in which yosys keeps equal flip-flops apart (a keep on the reg alone, or one vector of copies,
+    // is merged, and so is a plain flip-flop into a kept copy)
+    (* keep = "true" *) always @(posedge clk) sf0_q <= sf0_next;
+    (* keep = "true" *) always @(posedge clk) nf0_q <= nf0_next;
+    (* keep = "true" *) always @(posedge clk) cr_q <= cr_next;
     always @(posedge clk) begin
-        if (rst) begin
-            credits <= CR_FULL;
-            cr_q <= (ODEPTH > 0);
-        end else if (take_credit & ~pop) begin
-            credits <= credits - 1'b1;
-            cr_q <= (credits != C_ONE);
-        end else if (~take_credit & pop) begin
-            credits <= credits + 1'b1;
-            cr_q <= 1'b1;
-        end
+        if (rst) credits <= CR_FULL;
+        else if (take_credit & ~pop) credits <= credits - 1'b1;
+        else if (~take_credit & pop) credits <= credits + 1'b1;
+    end
+
+    (* keep = "true" *) reg sf0_o, nf0_o, cr_o;
+    (* keep = "true" *) always @(posedge clk) sf0_o <= sf0_next;
+    (* keep = "true" *) always @(posedge clk) nf0_o <= nf0_next;
+    (* keep = "true" *) always @(posedge clk) cr_o <= cr_next;
+    assign issue = (~sf0_o | cr_o) & (~nf0_o | in_tvalid);
+    assign group_start = sf0_o;                 // read with `issue`, so from the same copies
+    always @(posedge clk) begin
+        if (rst) waddr <= {WA_W{1'b0}};
+        else if (issue) waddr <= (waddr == WA_LAST) ? {WA_W{1'b0}} : waddr + 1'b1;
     end
 
     generate
@@ -105,12 +114,14 @@ module mvau_fold #(
             // all BEAT_W bits; for a 784-bit beat that net was the critical path (7.5 ns of routing on ECP5).
             localparam integer IBUF_SLICE = 64;
             localparam integer NSL = (BEAT_W + IBUF_SLICE - 1) / IBUF_SLICE;
-            (* keep = "true" *) reg [NSL-1:0] fs_q;  // copies of nf0_q
-            always @(posedge clk) fs_q <= {NSL{nf0_next}};
+            wire [NSL-1:0] fs_q;                    // copies of nf0_q
             genvar gs;
             for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
                 localparam integer LO = gs * IBUF_SLICE;
                 localparam integer W = (LO + IBUF_SLICE <= BEAT_W) ? IBUF_SLICE : BEAT_W - LO;
+                (* keep = "true" *) reg fs;         // kept apart as the flags above (a vector was merged)
+                (* keep = "true" *) always @(posedge clk) fs <= nf0_next;
+                assign fs_q[gs] = fs;
                 reg [W-1:0] ibuf [0:SF-1];
                 always @(posedge clk) begin
                     if (fs_q[gs]) ibuf[sf] <= in_tdata[LO +: W];

@@ -37,7 +37,9 @@ module sliding_window #(
     parameter integer SW = 1,
     parameter integer DH = 1,          // dilation
     parameter integer DW = 1,
-    parameter integer DEPTHWISE = 0    // 1: window order (cf, kh, kw) instead of (kh, kw, cf)
+    parameter integer DEPTHWISE = 0,   // 1: window order (cf, kh, kw) instead of (kh, kw, cf)
+    parameter integer WR_REG = 0       // 1: the accepted beat is written one cycle later, from a register
+                                       // (needs KH > 1 or IW*C/SIMD > 1, see "buffer writes" below)
 ) (
     input  wire                    clk,
     input  wire                    rst,
@@ -233,8 +235,43 @@ module sliding_window #(
         end
     endgenerate
 
+    // ---- buffer writes --------------------------------------------------------------------------
+    // WR_REG = 1: beat, address and enable are registered first, so the link FIFO's output (its slot mux)
+    // reaches a flip-flop, not the block RAM's data pins, which placement may put anywhere (CNV: link 6's
+    // output slots -> layer 7's row buffer, 8.5 ns, 7.1 of it routing). The row count still steps when the
+    // row's last beat is accepted, so a row is readable one cycle before its last word is in the RAM. That
+    // word is never read then: the reader starts a row at pixel 0, cf 0 of its first row, and the row just
+    // completed is that first row only when KH = 1, and its last word is pixel 0, cf 0 only when IW*CF = 1.
+    wire wr_en;
+    wire [ADDR_W-1:0] wr_addr;
+    wire [BW-1:0] wr_data;
+    generate
+        if (WR_REG != 0) begin : g_wr_reg
+            reg wr_q;
+            reg [ADDR_W-1:0] wa_q;
+            reg [BW-1:0] wd_q;
+            always @(posedge clk) begin
+                wr_q <= ~rst & wr_go;
+                wa_q <= waddr;
+                wd_q <= in_tdata;
+            end
+            assign wr_en = wr_q;
+            assign wr_addr = wa_q;
+            assign wr_data = wd_q;
+            if (KH == 1 && IW * CF == 1) begin : g_bad_wr_reg
+                initial begin
+                    $display("sliding_window: WR_REG = 1 needs KH > 1 or IW*C/SIMD > 1 (a row's only word could be read as it is written)");
+                    $finish;
+                end
+            end
+        end else begin : g_wr_direct
+            assign wr_en = wr_go;
+            assign wr_addr = waddr;
+            assign wr_data = in_tdata;
+        end
+    endgenerate
     always @(posedge clk) begin
-        if (wr_go) rows[waddr] <= in_tdata;
+        if (wr_en) rows[wr_addr] <= wr_data;
     end
 
     // ---- read pipeline: RAM read register, output register ------------------------------------
