@@ -94,11 +94,15 @@ def bench_model(name: str, build: Path, seeds: int, variants: list[str], first_m
                   f"{r['utilization']['lut4']} LUT4, {r['utilization']['ff']} FF, {r['utilization']['ebr']} EBR, "
                   f"{r['images_per_s_at_worst_fmax']:,.0f} img/s; critical: {r['critical_path']['from']} -> "
                   f"{r['critical_path']['to']}", flush=True)
-    runs = entry["runs"]
+    return entry
+
+
+def pipelining_cost(runs: dict) -> dict | None:
+    """LUT4/FF/EBR of ``whole/auto`` minus ``whole/none``, where both were placed."""
     if "whole/none" in runs and "whole/auto" in runs:
         a, n = runs["whole/auto"]["utilization"], runs["whole/none"]["utilization"]
-        entry["pipelining_cost"] = {"lut4": a["lut4"] - n["lut4"], "ff": a["ff"] - n["ff"], "ebr": a["ebr"] - n["ebr"]}
-    return entry
+        return {"lut4": a["lut4"] - n["lut4"], "ff": a["ff"] - n["ff"], "ebr": a["ebr"] - n["ebr"]}
+    return None
 
 
 def main() -> None:
@@ -128,6 +132,8 @@ def main() -> None:
             for r in entry["runs"].values():
                 r["note"] = args.note
         entry["runs"] = {**results.get(name, {}).get("runs", {}), **entry["runs"]}  # other variants are kept
+        if (cost := pipelining_cost(entry["runs"])) is not None:  # also when only one of them was run now
+            entry["pipelining_cost"] = cost
         results[name] = entry
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.tmp")
