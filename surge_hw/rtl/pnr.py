@@ -51,6 +51,7 @@ STAGES = {
     "sf0_o": "fold-start flag (issue copy)", "nf0_o": "from-stream flag (issue copy)", "cr_o": "credit flag (issue copy)",
     "fs": "input-buffer select", "wr_q": "row-buffer write register", "wa_q": "row-buffer write register",
     "wd_q": "row-buffer write register", "ofifo": "output FIFO",
+    "cmp_in": "compare-input register", "cmp_v": "compare-input valid",
     "in_q": "input register", "in_v": "input valid", "in_last": "group-end flag", "last_q": "group-end flag",
     "sr_lo": "width-converter shift register", "out_q": "output register", "out_v": "output valid",
     "rdy_q": "FIFO ready flag",

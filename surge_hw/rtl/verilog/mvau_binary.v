@@ -573,34 +573,31 @@ module mvau_binary #(
             wire [PE*ACC_W-1:0] acc_c;
             wire [PE*N_THRES*TW-1:0] thr_c;
             if (THR_REG != 0) begin : g_thr_reg
-                reg [PE*ACC_W-1:0] acc_r;
-                reg [PE*N_THRES*TW-1:0] thr_r;
-                reg v3;
-                always @(posedge clk) begin
-                    if (v2) {acc_r, thr_r} <= {acc, thr_q};
-                end
-                always @(posedge clk) begin
-                    if (rst) v3 <= 1'b0;
-                    else v3 <= v2;
-                end
-                if (THR_REG > 1) begin : g_thr_reg2
-                    // thr_r becomes the block RAM's output register (surge-hw pnr); this one sits beside the
-                    // compare. With thr_r alone, absorbed, the RAM drove the compare across the die (LFC's
-                    // MVAU_hls_2: 5.0 ns of routing from the RAM, 9.1 ns in all)
-                    reg [PE*ACC_W-1:0] acc_r2;
-                    reg [PE*N_THRES*TW-1:0] thr_r2;
-                    reg v4;
+                // THR_REG stages of {acc, threshold word} with their valid. Stage 0 becomes the block RAM's
+                // output register (surge-hw pnr); with THR_REG = 2, stage 1 stays beside the compare. With stage 0
+                // alone, absorbed, the RAM drove the compare across the die (LFC's MVAU_hls_2: 5.0 ns of routing
+                // from the RAM, 9.1 ns in all)
+                localparam integer STW = PE * ACC_W + PE * N_THRES * TW;  // one stage: {acc, thr}
+                wire [(THR_REG + 1) * STW - 1:0] st;                     // stage k's input at st[k*STW +: STW]
+                wire [THR_REG:0] sv;
+                assign st[0 +: STW] = {acc, thr_q};
+                assign sv[0] = v2;
+                genvar gt;
+                for (gt = 0; gt < THR_REG; gt = gt + 1) begin : g_stage
+                    reg [STW-1:0] cmp_in;
+                    reg cmp_v;
                     always @(posedge clk) begin
-                        if (v3) {acc_r2, thr_r2} <= {acc_r, thr_r};
+                        if (sv[gt]) cmp_in <= st[gt*STW +: STW];
                     end
                     always @(posedge clk) begin
-                        if (rst) v4 <= 1'b0;
-                        else v4 <= v3;
+                        if (rst) cmp_v <= 1'b0;
+                        else cmp_v <= sv[gt];
                     end
-                    assign {acc_c, thr_c, v_res} = {acc_r2, thr_r2, v4};
-                end else begin : g_thr_reg1
-                    assign {acc_c, thr_c, v_res} = {acc_r, thr_r, v3};
+                    assign st[(gt + 1)*STW +: STW] = cmp_in;
+                    assign sv[gt + 1] = cmp_v;
                 end
+                assign {acc_c, thr_c} = st[THR_REG*STW +: STW];
+                assign v_res = sv[THR_REG];
             end else begin : g_thr_comb
                 assign {acc_c, thr_c, v_res} = {acc, thr_q, v2};
             end
