@@ -143,6 +143,8 @@ module axis_fifo #(
                 $finish;
             end
         end
+        // g_lutram and g_ram differ only in ram_style: yosys rejects an attribute whose value depends on a
+        // parameter ("non-constant value" under chparam), so the choice is made by the generate branch
         if (LUTRAM != 0 && RD_REGS == 0) begin : g_lutram
             (* ram_style = "distributed" *) reg [WIDTH-1:0] mem [0:ME-1];
             always @(posedge clk) begin
