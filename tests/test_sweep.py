@@ -106,6 +106,11 @@ def test_half_finished_sweep_resumes(tmp_path, monkeypatch):
     assert sorted(res["ran"]) == ["tfc_mnist_ste_s0", "tfc_mnist_surge_s0"]
     summarize(tmp_path)
     assert json.loads((tmp_path / "results.json").read_text())["cells_finished"] == 2
+    # One seed has no spread: the table says so instead of printing "± 0.00".
+    table = (tmp_path / "table.md").read_text()
+    assert "± 0.00" not in table
+    acc = 100 * json.loads((tmp_path / "runs" / "tfc_mnist_surge_s0" / "result.json").read_text())["test_acc"]
+    assert f"{acc:.2f} (1 seed)" in _row(table, "tfc", "mnist", "surge")[3]
 
 
 @pytest.mark.parametrize("patch, msg", [

@@ -493,9 +493,12 @@ def paired(a: dict, b: dict) -> dict:
     return out
 
 
-def _fmt_pm(m, s, digits=2):
+def _fmt_pm(m, s, n=2, digits=2):
+    """'mean ± std'; one seed has no spread, so it is shown as 'mean (1 seed)', never '± 0.00'."""
     if m is None or (isinstance(m, float) and math.isnan(m)):
         return "—"
+    if n < 2:
+        return f"{m:.{digits}f} (1 seed)"
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
@@ -510,6 +513,8 @@ def _fmt_p(p, n):
 def _fmt_diff(pr: dict) -> str:
     if pr["n"] == 0:
         return "—"
+    if pr["n"] == 1:
+        return f"{pr['mean_pp']:+.2f} pp (1 seed)"
     return f"{pr['mean_pp']:+.2f} ± {pr['std_pp']:.2f} pp (wins {pr['wins']}/{pr['n']})"
 
 
@@ -632,7 +637,7 @@ def _table_md(res: dict, main_names, ab_names, baselines) -> str:
             top = max(present, key=lambda n: gv[n]["top1_mean"])
             row = [g["model"], g["dataset"], str(g["epochs"])]
             for n in main_names:
-                cell = _fmt_pm(gv[n]["top1_mean"], gv[n]["top1_std"]) if n in gv else "—"
+                cell = _fmt_pm(gv[n]["top1_mean"], gv[n]["top1_std"], gv[n]["n"]) if n in gv else "—"
                 row.append(f"**{cell}**" if n == top else cell)
             ns = sorted({gv[n]["n"] for n in present})
             row.append("/".join(map(str, ns)))
@@ -661,7 +666,7 @@ def _table_md(res: dict, main_names, ab_names, baselines) -> str:
                 v = gv[n]
                 pr = g.get("surge_minus_each", {}).get(n)
                 L.append("| " + " | ".join([
-                    g["model"], g["dataset"], n, _fmt_pm(v["top1_mean"], v["top1_std"]), str(v["n"]),
+                    g["model"], g["dataset"], n, _fmt_pm(v["top1_mean"], v["top1_std"], v["n"]), str(v["n"]),
                     f"{v['epoch_s_mean']:.2f}", f"{v['epoch_s_mean'] / ste_t:.2f}" if ste_t else "—",
                     _fmt_diff(pr) if pr else "—", _fmt_p(pr["p"], pr["n"]) if pr else "—"]) + " |")
         L.append("")
@@ -682,7 +687,7 @@ def _table_md(res: dict, main_names, ab_names, baselines) -> str:
                 settings = json.dumps(v["surge"]) if v.get("surge") else (v["estimator"] if n != ref else "default")
                 L.append("| " + " | ".join([
                     g["model"], g["dataset"], str(g["epochs"]), n, settings.replace("|", "/"),
-                    _fmt_pm(v["top1_mean"], v["top1_std"]), str(v["n"]), f"{v['epoch_s_mean']:.2f}",
+                    _fmt_pm(v["top1_mean"], v["top1_std"], v["n"]), str(v["n"]), f"{v['epoch_s_mean']:.2f}",
                     _fmt_diff(pr) if pr else "(reference)", _fmt_p(pr["p"], pr["n"]) if pr else "—"]) + " |")
         L.append("")
     L += ["Plots: accuracy.png (mean ± std, dots = seeds), curves.png (test accuracy per epoch, mean over seeds), "
