@@ -15,7 +15,7 @@ inside the lease. This driver:
 
     python benchmarks/gpu_budget_sweep.py --budget-s 420 \\
         benchmarks/configs/gpu_convnet.yaml=benchmarks/results/sweep_gpu_convnet \\
-        benchmarks/configs/gpu_lfc.yaml=benchmarks/results/sweep_gpu_lfc
+        benchmarks/configs/gpu_lfc.yaml=benchmarks/results/sweep_gpu_lfc_d1s1
 """
 from __future__ import annotations
 
