@@ -19,7 +19,7 @@ from surge_hw.rtl.generate import block_sources
 from surge_hw.rtl.synth import YosysNotFound, find_yosys
 
 SF, NF, BEAT_W, ODEPTH = 2, 3, 200, 3
-NSL = (BEAT_W + 63) // 64  # input-buffer slices of 64 bits: one fs_q copy each
+NSL = (BEAT_W + 63) // 64  # input-buffer slices of 64 bits: one fs copy each
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def _net(mod: dict, name: str) -> list[int]:
 
 def test_input_buffer_flag_copies_are_separate_flip_flops(fold_netlist):
     drv = _drivers(fold_netlist)
-    copies = [drv[b] for b in _net(fold_netlist, "g_ibuf.fs_q")]
+    copies = [drv[b] for i in range(NSL) for b in _net(fold_netlist, f"g_ibuf.g_slice[{i}].fs")]
     assert all(cell["type"] == "TRELLIS_FF" for _, cell in copies)
     names = {name for name, _ in copies}
     assert len(names) == NSL, f"{NSL} copies of nf0_q expected, yosys left {len(names)}: {sorted(names)}"

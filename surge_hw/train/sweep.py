@@ -493,7 +493,7 @@ def paired(a: dict, b: dict) -> dict:
     return out
 
 
-def _fmt_pm(m, s, n=2, digits=2):
+def _fmt_pm(m, s, n, digits=2):
     """'mean ± std'; one seed has no spread, so it is shown as 'mean (1 seed)', never '± 0.00'."""
     if m is None or (isinstance(m, float) and math.isnan(m)):
         return "—"

@@ -63,7 +63,7 @@ module mvau_fold #(
     wire issue_l = (~sf0_q | cr_q) & (~nf0_q | in_tvalid);
     wire take_credit = issue_l & sf0_q;
     wire sf0_next = rst | (issue_l ? sf_last_c : sf0_q);
-    wire nf0_next = rst | ((issue_l & sf_last_c) ? nf_last : nf0_q);  // also loads the input buffer's fs_q
+    wire nf0_next = rst | ((issue_l & sf_last_c) ? nf_last : nf0_q);  // also loads the input buffer's fs copies
     wire cr_next = rst ? (ODEPTH > 0)
                  : (take_credit & ~pop) ? (credits != C_ONE)
                  : (~take_credit & pop) ? 1'b1 : cr_q;
@@ -114,19 +114,17 @@ module mvau_fold #(
             // all BEAT_W bits; for a 784-bit beat that net was the critical path (7.5 ns of routing on ECP5).
             localparam integer IBUF_SLICE = 64;
             localparam integer NSL = (BEAT_W + IBUF_SLICE - 1) / IBUF_SLICE;
-            wire [NSL-1:0] fs_q;                    // copies of nf0_q
             genvar gs;
             for (gs = 0; gs < NSL; gs = gs + 1) begin : g_slice
                 localparam integer LO = gs * IBUF_SLICE;
                 localparam integer W = (LO + IBUF_SLICE <= BEAT_W) ? IBUF_SLICE : BEAT_W - LO;
-                (* keep = "true" *) reg fs;         // kept apart as the flags above (a vector was merged)
-                (* keep = "true" *) always @(posedge clk) fs <= nf0_next;
-                assign fs_q[gs] = fs;
+                (* keep = "true" *) reg fs;         // this slice's copy of nf0_q, kept apart as the flags
+                (* keep = "true" *) always @(posedge clk) fs <= nf0_next;  // above (a vector was merged)
                 reg [W-1:0] ibuf [0:SF-1];
                 always @(posedge clk) begin
-                    if (fs_q[gs]) ibuf[sf] <= in_tdata[LO +: W];
+                    if (fs) ibuf[sf] <= in_tdata[LO +: W];
                 end
-                assign x_sel[LO +: W] = fs_q[gs] ? in_tdata[LO +: W] : ibuf[sf];
+                assign x_sel[LO +: W] = fs ? in_tdata[LO +: W] : ibuf[sf];
             end
         end else begin : g_no_ibuf
             assign x_sel = in_tdata;
